@@ -1,0 +1,1 @@
+"""Red/blue physical-deception environments on one batched numpy core."""

@@ -1,0 +1,119 @@
+"""Configuration of the physical-deception world: physics, geometry, rewards, presets."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+RewardMode = Literal["honest", "deceptive"]
+REWARD_MODES: tuple[str, ...] = ("honest", "deceptive")
+
+
+@dataclass(frozen=True)
+class DeceptionConfig:
+    """Every setting of the red/blue physical-deception world (SPEC section 2).
+
+    Distances are in arena units (the arena is ``[-1, 1]^2``); times are in steps.
+    """
+
+    max_cycles: int = 50
+    """Episode length in steps; the episode ends as a truncation."""
+    blue_radius: float = 0.125
+    """Blue sees red only within this distance."""
+    red_radius: float = 0.125
+    """Red sees blue only within this distance."""
+    trap_radius: float = 0.16
+    """Red is trapped (frozen for the rest of the episode) within this distance of a fake landmark."""
+    goal_radius: float = 0.16
+    """An agent within this distance of the goal landmark is 'at the goal'."""
+    num_landmarks: int = 2
+    """One goal plus ``num_landmarks - 1`` fake landmarks."""
+    reward_mode: RewardMode = "deceptive"
+    """Blue's reward: ``honest`` (goal only) or ``deceptive`` (goal plus trap bonus)."""
+    goal_reward: float = 5.0
+    """Reward per step for blue (and a learned red) within ``goal_radius`` of the goal."""
+    trap_reward: float = 10.0
+    """Extra reward per step for a deceptive blue while red is trapped."""
+    red_follow_reward: float = 1.0
+    """Reward per step for a learned red while blue is within ``red_radius``."""
+    shaping_coef: float = 0.0
+    """Dense shaping for blue, identical in both modes: ``-shaping_coef * distance(blue, goal)`` per step."""
+    spawn_range: float = 0.825
+    """Red and the landmarks start uniformly in ``[-spawn_range, spawn_range]^2``."""
+    blue_spawn_radius: float = 0.125
+    """Blue starts uniformly in the disk of this radius around red."""
+    red_speed: float = 1.0
+    """Multiplier of red's action sensitivity (1 = same motor as blue)."""
+    continuous_actions: bool = True
+    """Continuous 2-D actions in ``[-1, 1]^2``; ``False`` gives MPE's 5 discrete actions."""
+    dt: float = 0.1
+    damping: float = 0.25
+    mass: float = 1.0
+    sensitivity: float = 5.0
+    """Force per unit action (MPE's ``accel``)."""
+
+    def __post_init__(self) -> None:
+        _check_int("max_cycles", self.max_cycles, 1)
+        _check_int("num_landmarks", self.num_landmarks, 2)
+        for name in ("blue_radius", "red_radius", "trap_radius", "goal_radius", "blue_spawn_radius"):
+            _check_float(name, getattr(self, name), 0.0, math.inf)
+        for name in ("dt", "mass", "sensitivity", "red_speed"):
+            _check_float(name, getattr(self, name), 0.0, math.inf, low_inclusive=False)
+        _check_float("damping", self.damping, 0.0, 1.0)
+        _check_float("spawn_range", self.spawn_range, 0.0, 1.0)
+        for name in ("goal_reward", "trap_reward", "red_follow_reward", "shaping_coef"):
+            _check_float(name, getattr(self, name), -math.inf, math.inf)
+        if self.reward_mode not in REWARD_MODES:
+            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
+        if not isinstance(self.continuous_actions, bool):
+            raise ValueError(f"continuous_actions must be a bool, got {self.continuous_actions!r}")
+
+    def replace(self, **changes: Any) -> DeceptionConfig:
+        """Return a copy with some fields changed (validated like the constructor)."""
+        check_fields(changes)
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The paper's geometry: radii 0.125, 50 steps, +5 goal / +10 trap.
+    "paper": {},
+    # The project default: larger observation radii, so that blue can watch red while leading it
+    # and red keeps up with a slow blue; the honest/deceptive contrast is clearer (see README).
+    "default": {"blue_radius": 0.25, "red_radius": 0.25},
+}
+
+
+def check_fields(fields: dict[str, Any]) -> None:
+    """Raise a ``TypeError`` naming any key that is not a ``DeceptionConfig`` field."""
+    known = {f.name for f in dataclasses.fields(DeceptionConfig)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise TypeError(f"unknown environment setting(s) {unknown}; allowed: {sorted(known)}")
+
+
+def make_config(preset: str = "default", **overrides: Any) -> DeceptionConfig:
+    """Build a validated config from a named preset plus keyword overrides.
+
+    :param preset: one of ``PRESETS`` (``"paper"`` or ``"default"``).
+    :param overrides: any ``DeceptionConfig`` field.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+    check_fields(overrides)
+    return DeceptionConfig(**{**PRESETS[preset], **overrides})
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_float(name: str, value: Any, low: float, high: float, *, low_inclusive: bool = True) -> None:
+    valid = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if valid:
+        valid = (low <= value if low_inclusive else low < value) and value <= high
+    if not valid:
+        bracket = "[" if low_inclusive else "("
+        raise ValueError(f"{name} must be a finite number in {bracket}{low}, {high}], got {value!r}")

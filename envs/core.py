@@ -1,0 +1,303 @@
+"""The batched numpy core: N physical-deception episodes stepped at once.
+
+Every face (PettingZoo ``ParallelEnv``/AEC, SB3 ``VecEnv``, evaluation) drives this one class, so
+the world's semantics live here only. Agent index 0 is red, index 1 is blue (``layout.AGENTS``).
+
+Physics (MPE's integrator): ``v <- v * (1 - damping) + sensitivity * a / mass * dt``;
+``p <- p + v * dt``. Walls: a position that leaves ``[-1, 1]^2`` is clipped back onto the wall and
+the velocity component pointing out of the arena is set to zero (an inelastic wall).
+A trapped red has zero velocity and never moves again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+from numpy.typing import NDArray
+
+from envs.config import DeceptionConfig
+from envs.layout import AGENTS, BLUE, RED, blue_layout, red_layout
+
+RED_INDEX = AGENTS.index(RED)
+BLUE_INDEX = AGENTS.index(BLUE)
+ARENA = 1.0
+# MPE's discrete actions: no-op, left, right, down, up.
+DISCRETE_MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]], dtype=np.float64)
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class InitialState:
+    """Initial positions of N episodes (velocities start at zero)."""
+
+    red_pos: FloatArray
+    """``(N, 2)``"""
+    blue_pos: FloatArray
+    """``(N, 2)``"""
+    landmarks: FloatArray
+    """``(N, L, 2)``"""
+    goal_index: NDArray[np.int64]
+    """``(N,)``: which landmark is the goal."""
+
+    @property
+    def num_envs(self) -> int:
+        return len(self.goal_index)
+
+    @classmethod
+    def concatenate(cls, parts: list[InitialState]) -> InitialState:
+        """Stack several batches of initial states into one."""
+        fields = [[getattr(part, f.name) for part in parts] for f in dataclasses.fields(cls)]
+        return cls(*(np.concatenate(arrays) for arrays in fields))
+
+    @classmethod
+    def from_mapping(cls, state: dict[str, Any], num_landmarks: int) -> InitialState:
+        """Build and validate an initial state from a mapping (e.g. ``reset`` options).
+
+        Accepts one episode (``red_pos`` of shape ``(2,)``, ``landmarks`` ``(L, 2)``, ``goal_index`` an
+        int) or a batch (leading dimension N on every entry).
+        """
+        required = ("red_pos", "blue_pos", "landmarks", "goal_index")
+        missing = [key for key in required if key not in state]
+        unknown = sorted(set(state) - set(required))
+        if missing or unknown:
+            raise ValueError(f"initial_state needs exactly the keys {required}; missing {missing}, unknown {unknown}")
+        arrays = {key: np.asarray(state[key], dtype=np.float64) for key in required[:3]}
+        goal = np.asarray(state["goal_index"])
+        single = goal.ndim == 0
+        if single:
+            arrays = {key: value[None] for key, value in arrays.items()}
+            goal = goal[None]
+        n = len(goal)
+        expected = {"red_pos": (n, 2), "blue_pos": (n, 2), "landmarks": (n, num_landmarks, 2)}
+        for key, shape in expected.items():
+            got = arrays[key].shape
+            if got != shape:
+                shown = shape[1:] if single else shape
+                raise ValueError(f"initial_state[{key!r}] must have shape {shown}, got {got[1:] if single else got}")
+            if not np.all(np.isfinite(arrays[key])) or np.any(np.abs(arrays[key]) > ARENA):
+                raise ValueError(f"initial_state[{key!r}] must be finite positions in [-1, 1]^2")
+        if not np.issubdtype(goal.dtype, np.integer) or np.any(goal < 0) or np.any(goal >= num_landmarks):
+            allowed = f"[0, {num_landmarks - 1}]"
+            raise ValueError(
+                f"initial_state['goal_index'] must be an integer in {allowed}, got {state['goal_index']!r}"
+            )
+        return cls(arrays["red_pos"], arrays["blue_pos"], arrays["landmarks"], goal.astype(np.int64))
+
+
+class DeceptionCore:
+    """N episodes of the physical-deception world as numpy arrays.
+
+    :param config: the world's settings.
+    :param num_envs: number of episodes stepped together.
+    :param seed: seed of the generator that draws initial states (``None``: fresh entropy).
+    """
+
+    def __init__(self, config: DeceptionConfig, num_envs: int = 1, seed: int | None = None) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        self.config = config
+        self.num_envs = num_envs
+        self.blue_layout = blue_layout(config.num_landmarks)
+        self.red_layout = red_layout(config.num_landmarks)
+        self.rng, _ = seeding.np_random(seed)
+        n, num_lm = num_envs, config.num_landmarks
+        self.pos = np.zeros((n, 2, 2))
+        self.vel = np.zeros((n, 2, 2))
+        self.landmarks = np.zeros((n, num_lm, 2))
+        self.goal_index = np.zeros(n, dtype=np.int64)
+        self.fake_mask = np.zeros((n, num_lm), dtype=bool)
+        self.trapped = np.zeros(n, dtype=bool)
+        self.last_seen = np.zeros((n, 2))
+        self.t = np.zeros(n, dtype=np.int64)
+        # Force per unit action, per agent (red's motor may be scaled).
+        self._accel = np.array([[config.red_speed], [1.0]]) * (config.sensitivity / config.mass * config.dt)
+        self._rows = np.arange(n)
+
+    # ------------------------------------------------------------------ reset
+    def seed(self, seed: int | None) -> None:
+        """Re-seed the generator of initial states."""
+        self.rng, _ = seeding.np_random(seed)
+
+    def sample_initial_state(self, num_envs: int) -> InitialState:
+        """Draw ``num_envs`` initial states from the core's generator (the paper's distribution)."""
+        cfg, rng = self.config, self.rng
+        red = rng.uniform(-cfg.spawn_range, cfg.spawn_range, size=(num_envs, 2))
+        angle = rng.uniform(0.0, 2.0 * np.pi, size=num_envs)
+        radius = cfg.blue_spawn_radius * np.sqrt(rng.uniform(0.0, 1.0, size=num_envs))
+        offset = radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+        blue = np.clip(red + offset, -ARENA, ARENA)
+        landmarks = rng.uniform(-cfg.spawn_range, cfg.spawn_range, size=(num_envs, cfg.num_landmarks, 2))
+        goal = rng.integers(0, cfg.num_landmarks, size=num_envs)
+        return InitialState(red, blue, landmarks, goal)
+
+    def reset(
+        self,
+        seed: int | None = None,
+        initial_state: InitialState | None = None,
+        mask: NDArray[np.bool_] | None = None,
+    ) -> None:
+        """Start new episodes in the envs selected by ``mask`` (all by default).
+
+        :param seed: re-seed the generator first.
+        :param initial_state: explicit states for the selected envs instead of random draws.
+        :param mask: boolean ``(N,)`` selection of envs to reset.
+        """
+        if seed is not None:
+            self.seed(seed)
+        rows = self._rows if mask is None else np.flatnonzero(mask)
+        if initial_state is None:
+            initial_state = self.sample_initial_state(len(rows))
+        elif initial_state.num_envs != len(rows):
+            raise ValueError(
+                f"initial_state holds {initial_state.num_envs} episode(s) but {len(rows)} env(s) are being reset"
+            )
+        self.pos[rows, RED_INDEX] = initial_state.red_pos
+        self.pos[rows, BLUE_INDEX] = initial_state.blue_pos
+        self.vel[rows] = 0.0
+        self.landmarks[rows] = initial_state.landmarks
+        self.goal_index[rows] = initial_state.goal_index
+        self.fake_mask[rows] = True
+        self.fake_mask[rows, initial_state.goal_index] = False
+        self.t[rows] = 0
+        self.trapped[rows] = False
+        self.last_seen[rows] = self.pos[rows, RED_INDEX]
+        self._update_trap_and_memory()
+
+    # ------------------------------------------------------------------- step
+    def step(self, actions: NDArray[Any]) -> tuple[FloatArray, NDArray[np.bool_]]:
+        """Advance every env by one step.
+
+        :param actions: ``(N, 2, 2)`` floats in ``[-1, 1]`` (continuous) or ``(N, 2)`` ints in
+            ``0..4`` (discrete); agent axis ordered ``(red_0, blue_0)``.
+        :return: rewards ``(N, 2)`` (red, blue) and truncation flags ``(N,)``.
+        """
+        moves = self.validate_actions(actions)
+        self.vel *= 1.0 - self.config.damping
+        self.vel += moves * self._accel
+        self.vel[self.trapped, RED_INDEX] = 0.0
+        self.pos += self.vel * self.config.dt
+        outside = np.abs(self.pos) > ARENA
+        if outside.any():
+            np.clip(self.pos, -ARENA, ARENA, out=self.pos)
+            self.vel[outside] = 0.0
+        self.t += 1
+        self._update_trap_and_memory()
+        return self.rewards(), self.t >= self.config.max_cycles
+
+    def validate_actions(self, actions: NDArray[Any]) -> FloatArray:
+        """Check actions against the action spaces and return them as ``(N, 2, 2)`` moves."""
+        actions = np.asarray(actions)
+        n = self.num_envs
+        if not self.config.continuous_actions:
+            if actions.shape != (n, 2):
+                raise ValueError(
+                    f"discrete actions must have shape (num_envs, 2 agents) = {(n, 2)}, got {actions.shape}"
+                )
+            if not np.issubdtype(actions.dtype, np.integer):
+                raise ValueError(f"discrete actions must be integers in [0, 4], got dtype {actions.dtype}")
+            bad = (actions < 0) | (actions > 4)
+            if bad.any():
+                env, agent = np.argwhere(bad)[0]
+                raise ValueError(
+                    f"action of {AGENTS[agent]} in env {env} must be an integer in [0, 4], got {actions[env, agent]}"
+                )
+            return DISCRETE_MOVES[actions]
+        if actions.shape != (n, 2, 2):
+            raise ValueError(
+                f"continuous actions must have shape (num_envs, 2 agents, 2) = {(n, 2, 2)}, got {actions.shape}"
+            )
+        if not np.issubdtype(actions.dtype, np.number) or np.issubdtype(actions.dtype, np.complexfloating):
+            raise ValueError(f"continuous actions must be real numbers in [-1, 1], got dtype {actions.dtype}")
+        bad = ~(np.abs(actions) <= 1.0)  # also catches NaN
+        if bad.any():
+            env, agent, _ = np.argwhere(bad)[0]
+            raise ValueError(
+                f"action of {AGENTS[agent]} in env {env} must be finite and lie in [-1, 1]^2, got {actions[env, agent]}"
+            )
+        return actions.astype(np.float64, copy=False)
+
+    def _update_trap_and_memory(self) -> None:
+        red = self.pos[:, RED_INDEX]
+        fake_dist = np.linalg.norm(self.landmarks - red[:, None], axis=2)
+        self.trapped |= np.any((fake_dist <= self.config.trap_radius) & self.fake_mask, axis=1)
+        sees = self.red_sees_blue()
+        self.last_seen[sees] = self.pos[sees, BLUE_INDEX]
+
+    # ------------------------------------------------------------ quantities
+    def agent_distance(self) -> FloatArray:
+        """``(N,)`` distance between red and blue."""
+        diff = self.pos[:, BLUE_INDEX] - self.pos[:, RED_INDEX]
+        return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+
+    def red_sees_blue(self) -> NDArray[np.bool_]:
+        return self.agent_distance() <= self.config.red_radius
+
+    def blue_sees_red(self) -> NDArray[np.bool_]:
+        return self.agent_distance() <= self.config.blue_radius
+
+    def goal_pos(self) -> FloatArray:
+        """``(N, 2)`` position of each episode's goal landmark."""
+        return self.landmarks[self._rows, self.goal_index]
+
+    def goal_distance(self) -> FloatArray:
+        """``(N, 2)`` distance of (red, blue) to the goal."""
+        return np.linalg.norm(self.pos - self.goal_pos()[:, None], axis=2)
+
+    def rewards(self) -> FloatArray:
+        """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2)."""
+        cfg = self.config
+        goal_dist = self.goal_distance()
+        at_goal = goal_dist <= cfg.goal_radius
+        out = np.empty((self.num_envs, 2))
+        out[:, RED_INDEX] = cfg.goal_reward * at_goal[:, RED_INDEX] + cfg.red_follow_reward * self.red_sees_blue()
+        blue = cfg.goal_reward * at_goal[:, BLUE_INDEX] - cfg.shaping_coef * goal_dist[:, BLUE_INDEX]
+        if cfg.reward_mode == "deceptive":
+            blue = blue + cfg.trap_reward * self.trapped
+        out[:, BLUE_INDEX] = blue
+        return out
+
+    def observations(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """``(red_obs, blue_obs)``, each ``(N, obs_dim)`` float32, laid out as in ``envs.layout``."""
+        red_pos, blue_pos = self.pos[:, RED_INDEX], self.pos[:, BLUE_INDEX]
+        red_vel, blue_vel = self.vel[:, RED_INDEX], self.vel[:, BLUE_INDEX]
+        diff = red_pos - blue_pos
+        dist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        n, lm = self.num_envs, self.landmarks
+        trapped = self.trapped.astype(np.float64)
+
+        blue_sees = dist <= self.config.blue_radius
+        blue_obs = np.empty((n, self.blue_layout.size), dtype=np.float32)
+        lay = self.blue_layout
+        blue_obs[:, lay.slice("self_vel")] = blue_vel
+        blue_obs[:, lay.slice("self_pos")] = blue_pos
+        blue_obs[:, lay.slice("goal_rel")] = self.goal_pos() - blue_pos
+        blue_obs[:, lay.slice("landmarks_rel")] = (lm - blue_pos[:, None]).reshape(n, -1)
+        blue_obs[:, lay.slice("other_rel")] = diff * blue_sees[:, None]
+        blue_obs[:, lay.slice("other_visible")] = blue_sees[:, None]
+        blue_obs[:, lay.slice("red_trapped")] = trapped[:, None]
+
+        red_sees = dist <= self.config.red_radius
+        red_obs = np.empty((n, self.red_layout.size), dtype=np.float32)
+        lay = self.red_layout
+        red_obs[:, lay.slice("self_vel")] = red_vel
+        red_obs[:, lay.slice("self_pos")] = red_pos
+        red_obs[:, lay.slice("landmarks_rel")] = (lm - red_pos[:, None]).reshape(n, -1)
+        red_obs[:, lay.slice("other_rel")] = -diff * red_sees[:, None]
+        red_obs[:, lay.slice("other_visible")] = red_sees[:, None]
+        red_obs[:, lay.slice("other_last_seen_rel")] = self.last_seen - red_pos
+        red_obs[:, lay.slice("red_trapped")] = trapped[:, None]
+        return red_obs, blue_obs
+
+    def episode_outcomes(self) -> dict[str, NDArray[np.bool_]]:
+        """Per-env booleans describing the current state: ``trapped``, ``blue_at_goal``, ``red_at_goal``."""
+        at_goal = self.goal_distance() <= self.config.goal_radius
+        return {
+            "trapped": self.trapped.copy(),
+            "blue_at_goal": at_goal[:, BLUE_INDEX],
+            "red_at_goal": at_goal[:, RED_INDEX],
+        }
