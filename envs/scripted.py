@@ -131,7 +131,7 @@ class DeceptiveBlue(_ScriptedBlue):
         return rel, speed
 
 
-SCRIPTED_POLICIES: dict[str, type[ScriptedPolicy]] = {
+SCRIPTED_POLICIES: dict[str, Callable[[DeceptionConfig], ScriptedPolicy]] = {
     "red_follower": ScriptedRed,
     "honest": HonestBlue,
     "deceptive": DeceptiveBlue,
