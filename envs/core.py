@@ -114,6 +114,9 @@ class DeceptionCore:
         self.trapped = np.zeros(n, dtype=bool)
         self.last_seen = np.zeros((n, 2))
         self.t = np.zeros(n, dtype=np.int64)
+        self._goal_pos = np.zeros((n, 2))
+        self._agent_dist = np.zeros(n)
+        self._goal_dist = np.zeros((n, 2))
         # Force per unit action, per agent (red's motor may be scaled).
         self._accel = np.array([[config.red_speed], [1.0]]) * (config.sensitivity / config.mass * config.dt)
         self._rows = np.arange(n)
@@ -161,12 +164,13 @@ class DeceptionCore:
         self.vel[rows] = 0.0
         self.landmarks[rows] = initial_state.landmarks
         self.goal_index[rows] = initial_state.goal_index
+        self._goal_pos[rows] = initial_state.landmarks[np.arange(len(rows)), initial_state.goal_index]
         self.fake_mask[rows] = True
         self.fake_mask[rows, initial_state.goal_index] = False
         self.t[rows] = 0
         self.trapped[rows] = False
         self.last_seen[rows] = self.pos[rows, RED_INDEX]
-        self._update_trap_and_memory()
+        self._refresh()
 
     # ------------------------------------------------------------------- step
     def step(self, actions: NDArray[Any]) -> tuple[FloatArray, NDArray[np.bool_]]:
@@ -186,7 +190,7 @@ class DeceptionCore:
             np.clip(self.pos, -ARENA, ARENA, out=self.pos)
             self.vel[outside] = 0.0
         self.t += 1
-        self._update_trap_and_memory()
+        self._refresh()
         return self.rewards(), self.t >= self.config.max_cycles
 
     def validate_actions(self, actions: NDArray[Any]) -> FloatArray:
@@ -221,43 +225,47 @@ class DeceptionCore:
             )
         return actions.astype(np.float64, copy=False)
 
-    def _update_trap_and_memory(self) -> None:
+    def _refresh(self) -> None:
+        """Update the trap, red's memory of blue and the cached distances after a state change."""
         red = self.pos[:, RED_INDEX]
-        fake_dist = np.linalg.norm(self.landmarks - red[:, None], axis=2)
-        self.trapped |= np.any((fake_dist <= self.config.trap_radius) & self.fake_mask, axis=1)
-        sees = self.red_sees_blue()
-        self.last_seen[sees] = self.pos[sees, BLUE_INDEX]
+        to_landmarks = self.landmarks - red[:, None]
+        near_fake = (to_landmarks * to_landmarks).sum(axis=2) <= self.config.trap_radius**2
+        self.trapped |= np.any(near_fake & self.fake_mask, axis=1)
+        diff = self.pos[:, BLUE_INDEX] - red
+        self._agent_dist = np.sqrt((diff * diff).sum(axis=1))
+        to_goal = self.pos - self._goal_pos[:, None]
+        self._goal_dist = np.sqrt((to_goal * to_goal).sum(axis=2))
+        sees = self._agent_dist <= self.config.red_radius
+        np.copyto(self.last_seen, self.pos[:, BLUE_INDEX], where=sees[:, None])
 
     # ------------------------------------------------------------ quantities
     def agent_distance(self) -> FloatArray:
         """``(N,)`` distance between red and blue."""
-        diff = self.pos[:, BLUE_INDEX] - self.pos[:, RED_INDEX]
-        return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        return self._agent_dist
 
     def red_sees_blue(self) -> NDArray[np.bool_]:
-        return self.agent_distance() <= self.config.red_radius
+        return self._agent_dist <= self.config.red_radius
 
     def blue_sees_red(self) -> NDArray[np.bool_]:
-        return self.agent_distance() <= self.config.blue_radius
+        return self._agent_dist <= self.config.blue_radius
 
     def goal_pos(self) -> FloatArray:
         """``(N, 2)`` position of each episode's goal landmark."""
-        return self.landmarks[self._rows, self.goal_index]
+        return self._goal_pos
 
     def goal_distance(self) -> FloatArray:
         """``(N, 2)`` distance of (red, blue) to the goal."""
-        return np.linalg.norm(self.pos - self.goal_pos()[:, None], axis=2)
+        return self._goal_dist
 
     def rewards(self) -> FloatArray:
         """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2)."""
         cfg = self.config
-        goal_dist = self.goal_distance()
-        at_goal = goal_dist <= cfg.goal_radius
+        at_goal = self._goal_dist <= cfg.goal_radius
         out = np.empty((self.num_envs, 2))
         out[:, RED_INDEX] = cfg.goal_reward * at_goal[:, RED_INDEX] + cfg.red_follow_reward * self.red_sees_blue()
-        blue = cfg.goal_reward * at_goal[:, BLUE_INDEX] - cfg.shaping_coef * goal_dist[:, BLUE_INDEX]
+        blue = cfg.goal_reward * at_goal[:, BLUE_INDEX] - cfg.shaping_coef * self._goal_dist[:, BLUE_INDEX]
         if cfg.reward_mode == "deceptive":
-            blue = blue + cfg.trap_reward * self.trapped
+            blue += cfg.trap_reward * self.trapped
         out[:, BLUE_INDEX] = blue
         return out
 
@@ -266,7 +274,7 @@ class DeceptionCore:
         red_pos, blue_pos = self.pos[:, RED_INDEX], self.pos[:, BLUE_INDEX]
         red_vel, blue_vel = self.vel[:, RED_INDEX], self.vel[:, BLUE_INDEX]
         diff = red_pos - blue_pos
-        dist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        dist = self._agent_dist
         n, lm = self.num_envs, self.landmarks
         trapped = self.trapped.astype(np.float64)
 
@@ -295,7 +303,7 @@ class DeceptionCore:
 
     def episode_outcomes(self) -> dict[str, NDArray[np.bool_]]:
         """Per-env booleans describing the current state: ``trapped``, ``blue_at_goal``, ``red_at_goal``."""
-        at_goal = self.goal_distance() <= self.config.goal_radius
+        at_goal = self._goal_dist <= self.config.goal_radius
         return {
             "trapped": self.trapped.copy(),
             "blue_at_goal": at_goal[:, BLUE_INDEX],
