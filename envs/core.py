@@ -12,6 +12,7 @@ A trapped red has zero velocity and never moves again.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,11 +63,13 @@ class InitialState:
         int) or a batch (leading dimension N on every entry).
         """
         required = ("red_pos", "blue_pos", "landmarks", "goal_index")
+        if not isinstance(state, Mapping):
+            raise ValueError(f"initial_state must be a mapping with the keys {required}, got {state!r}")
         missing = [key for key in required if key not in state]
         unknown = sorted(set(state) - set(required))
         if missing or unknown:
             raise ValueError(f"initial_state needs exactly the keys {required}; missing {missing}, unknown {unknown}")
-        arrays = {key: np.asarray(state[key], dtype=np.float64) for key in required[:3]}
+        arrays = {key: _as_positions(key, state[key]) for key in required[:3]}
         goal = np.asarray(state["goal_index"])
         single = goal.ndim == 0
         if single:
@@ -87,6 +90,14 @@ class InitialState:
                 f"initial_state['goal_index'] must be an integer in {allowed}, got {state['goal_index']!r}"
             )
         return cls(arrays["red_pos"], arrays["blue_pos"], arrays["landmarks"], goal.astype(np.int64))
+
+
+def _as_positions(key: str, value: Any) -> FloatArray:
+    """``value`` as a float array, or a ``ValueError`` naming the ``initial_state`` entry."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"initial_state[{key!r}] must be an array of numbers (positions), got {value!r}") from None
 
 
 class DeceptionCore:

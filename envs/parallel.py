@@ -126,6 +126,10 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
                 raise ValueError(f"action of {agent} must have shape {expected}, got {action.shape}")
             if not self.config.continuous_actions and not np.issubdtype(action.dtype, np.integer):
                 raise ValueError(f"action of {agent} must be an integer in [0, 4], got {actions[agent]!r}")
+            if self.config.continuous_actions and (
+                not np.issubdtype(action.dtype, np.number) or np.issubdtype(action.dtype, np.complexfloating)
+            ):
+                raise ValueError(f"action of {agent} must be real numbers in [-1, 1]^2, got {actions[agent]!r}")
             self._action_buffer[0, index] = action
         rewards, truncated = self.core.step(self._action_buffer)
         done = bool(truncated[0])

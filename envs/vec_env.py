@@ -77,7 +77,10 @@ class DeceptionVecEnv(VecEnv):
         opponent_obs = blue_obs if self.learner == RED else red_obs
         opponent_index = 1 - self._learner_index
         joint_shape = (self.num_envs, 2, 2) if self.config.continuous_actions else (self.num_envs, 2)
-        learner_actions = self._actions.reshape(joint_shape[:1] + joint_shape[2:])
+        learner_shape = joint_shape[:1] + joint_shape[2:]
+        if self._actions.size != int(np.prod(learner_shape)):
+            raise ValueError(f"actions of {self.learner} must have shape {learner_shape}, got {self._actions.shape}")
+        learner_actions = self._actions.reshape(learner_shape)
         joint = np.empty(joint_shape, dtype=np.float64 if self.config.continuous_actions else learner_actions.dtype)
         joint[:, self._learner_index] = learner_actions
         joint[:, opponent_index] = self.opponent(opponent_obs)
