@@ -1,0 +1,53 @@
+"""Actor-critic policy that exposes the hidden activations of its actor network."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch as th
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+
+
+class SOOActorCriticPolicy(ActorCriticPolicy):
+    """SB3's ``ActorCriticPolicy`` (same networks, same initialisation) plus ``actor_activations``.
+
+    :param soo_layers: indices of the actor MLP's hidden layers whose activations (outputs of the
+        activation function) are used for SOO, concatenated; ``None`` uses every hidden layer.
+    :param args: passed to ``ActorCriticPolicy``.
+    :param kwargs: passed to ``ActorCriticPolicy``.
+    """
+
+    def __init__(self, *args: Any, soo_layers: Sequence[int] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        depth = self.num_hidden_layers
+        layers = tuple(range(depth)) if soo_layers is None else tuple(soo_layers)
+        if not layers or any(not isinstance(i, int) or not 0 <= i < depth for i in layers):
+            allowed = f"[0, {depth - 1}]"
+            raise ValueError(
+                f"soo_layers must be a non-empty sequence of hidden-layer indices in {allowed}, got {soo_layers!r}"
+            )
+        self.soo_layers = layers
+
+    @property
+    def num_hidden_layers(self) -> int:
+        """Number of hidden layers (activation functions) in the actor MLP."""
+        return sum(isinstance(module, self.activation_fn) for module in self.mlp_extractor.policy_net)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data["soo_layers"] = self.soo_layers
+        return data
+
+    def actor_activations(self, obs: th.Tensor) -> th.Tensor:
+        """``(B, units)``: the selected hidden activations of the actor for raw observations ``obs``."""
+        features = BasePolicy.extract_features(self, obs, self.pi_features_extractor)
+        outputs, hidden = [], 0
+        x = features
+        for module in self.mlp_extractor.policy_net:
+            x = module(x)
+            if isinstance(module, self.activation_fn):
+                if hidden in self.soo_layers:
+                    outputs.append(x)
+                hidden += 1
+        return th.cat(outputs, dim=1)

@@ -1,0 +1,331 @@
+"""PPO with an auxiliary Self-Other Overlap loss and a KL anchor to a frozen reference policy.
+
+``loss = PPO loss + soo_coef * SOO loss + kl_coef * KL(pi_ref || pi)``, on every PPO minibatch
+(SPEC section 3). With ``soo_coef = 0`` and ``kl_coef = 0`` nothing extra is computed or drawn, so
+training is bit-for-bit vanilla stable-baselines3 PPO with the same seed.
+
+``train()`` extends stable-baselines3 2.9's ``PPO.train`` (the package pins that minor version).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3 import PPO
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.type_aliases import RolloutBufferSamples
+from stable_baselines3.common.utils import explained_variance
+from torch.nn import functional as F
+
+from agents.policy import SOOActorCriticPolicy
+from envs.layout import BLUE, ObsLayout, layout_for
+from soo_rl.distances import DISTANCE_KINDS, DistanceKind, pairwise_mse, soo_distance
+from soo_rl.io import atomic_path, sha256_of
+from soo_rl.pairs import PAIR_MODES, OtherSlots, PairMode, build_pairs
+
+
+class SOOPPO(PPO):
+    """stable-baselines3 PPO plus the SOO auxiliary loss and the reference-policy anchor.
+
+    :param policy: policy class or alias (``"MlpPolicy"`` is ``SOOActorCriticPolicy`` here).
+    :param env: the training env (for the deception envs, ``envs.deception_v0.make_vec_env``).
+    :param soo_coef: weight of the SOO loss (>= 0; 0 disables it).
+    :param kl_coef: weight of ``KL(pi_ref || pi)`` on the minibatch states (>= 0; needs ``reference``).
+    :param soo_distance: ``"mse"`` or the paper's ``"log_mse"``.
+    :param soo_stop_gradient: treat the self activations as constants, so only the other-representation moves.
+    :param soo_pair_mode: ``"self_other"`` (SOO) or ``"random"`` (the mismatched-pair control).
+    :param soo_max_selves: self observations used per minibatch (``None``: all in the minibatch).
+    :param soo_inserts_per_self: inserted other positions per self observation.
+    :param soo_radius: radius of the insertion disk (``None``: the learner's observation radius from the env).
+    :param obs_layout: the learner's observation layout (``None``: read from the env).
+    :param reference: path of a checkpoint whose policy is the frozen anchor; its weights are saved
+        inside this model's checkpoints, with the path and SHA-256 of the file they came from.
+    :param kwargs: passed to stable-baselines3's ``PPO``.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": SOOActorCriticPolicy}
+    policy: SOOActorCriticPolicy
+
+    def __init__(
+        self,
+        policy: str | type[ActorCriticPolicy],
+        env: Any,
+        soo_coef: float = 0.0,
+        kl_coef: float = 0.0,
+        soo_distance: DistanceKind = "mse",
+        soo_stop_gradient: bool = False,
+        soo_pair_mode: PairMode = "self_other",
+        soo_max_selves: int | None = 64,
+        soo_inserts_per_self: int = 1,
+        soo_radius: float | None = None,
+        obs_layout: ObsLayout | None = None,
+        reference: str | Path | None = None,
+        _init_setup_model: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        for name, value in (("soo_coef", soo_coef), ("kl_coef", kl_coef)):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if soo_distance not in DISTANCE_KINDS:
+            raise ValueError(f"soo_distance must be one of {DISTANCE_KINDS}, got {soo_distance!r}")
+        if soo_pair_mode not in PAIR_MODES:
+            raise ValueError(f"soo_pair_mode must be one of {PAIR_MODES}, got {soo_pair_mode!r}")
+        if soo_max_selves is not None and soo_max_selves < 1:
+            raise ValueError(f"soo_max_selves must be >= 1 or None, got {soo_max_selves!r}")
+        if soo_inserts_per_self < 1:
+            raise ValueError(f"soo_inserts_per_self must be >= 1, got {soo_inserts_per_self!r}")
+        if soo_radius is not None and not soo_radius > 0:
+            raise ValueError(f"soo_radius must be > 0 or None, got {soo_radius!r}")
+        if kl_coef > 0 and reference is None:
+            raise ValueError("kl_coef > 0 needs a reference policy: pass reference=<checkpoint path>")
+        self.soo_coef = float(soo_coef)
+        self.kl_coef = float(kl_coef)
+        self.soo_distance = soo_distance
+        self.soo_stop_gradient = soo_stop_gradient
+        self.soo_pair_mode = soo_pair_mode
+        self.soo_max_selves = soo_max_selves
+        self.soo_inserts_per_self = soo_inserts_per_self
+        self.soo_radius = soo_radius
+        self.obs_layout = obs_layout
+        self.reference_path = None if reference is None else str(reference)
+        self.reference_sha256 = None if reference is None else sha256_of(reference)
+        self.reference_policy: ActorCriticPolicy | None = None
+        super().__init__(policy, env, _init_setup_model=False, **kwargs)
+        if _init_setup_model:
+            self._setup_model()
+            if reference is not None:
+                self._load_reference(reference)
+
+    # ------------------------------------------------------------------ setup
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self.soo_generator = th.Generator()
+        if self.seed is None:
+            self.soo_generator.seed()
+        else:
+            self.soo_generator.manual_seed(int(self.seed))
+        self._resolve_layout_and_radius()
+        self.other_slots = OtherSlots.from_layout(self.obs_layout) if self.obs_layout is not None else None
+        if self.soo_coef > 0 and self.other_slots is None:
+            raise ValueError(
+                "soo_coef > 0 needs the learner's observation layout: pass obs_layout=... or use an env "
+                "from envs.deception_v0.make_vec_env"
+            )
+        if self.reference_sha256 is not None:
+            # Rebuilt empty here; its weights come from the checkpoint (or from _load_reference).
+            self.reference_policy = self._make_reference_module()
+
+    def _resolve_layout_and_radius(self) -> None:
+        if self.env is None or (self.obs_layout is not None and self.soo_radius is not None):
+            return
+        try:
+            config = self.env.get_attr("config")[0]
+            learner = self.env.get_attr("learner")[0]
+        except AttributeError:
+            return
+        if self.obs_layout is None:
+            self.obs_layout = layout_for(learner, config.num_landmarks)
+        if self.soo_radius is None:
+            self.soo_radius = config.blue_radius if learner == BLUE else config.red_radius
+
+    def _make_reference_module(self) -> ActorCriticPolicy:
+        reference = self.policy_class(
+            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
+        ).to(self.device)
+        assert isinstance(reference, ActorCriticPolicy)
+        reference.set_training_mode(False)
+        reference.requires_grad_(False)
+        return reference
+
+    def _load_reference(self, path: str | Path) -> None:
+        source = PPO.load(path, device=self.device)
+        for name in ("observation_space", "action_space"):
+            ours, theirs = getattr(self, name), getattr(source, name)
+            if ours != theirs:
+                raise ValueError(f"reference policy {path} has {name} {theirs}, but this model has {ours}")
+        assert self.reference_policy is not None
+        try:
+            self.reference_policy.load_state_dict(source.policy.state_dict())
+        except RuntimeError as error:
+            raise ValueError(f"reference policy {path} has a different network architecture: {error}") from None
+
+    @classmethod
+    def fine_tune(cls, checkpoint: str | Path, env: Any, **kwargs: Any) -> SOOPPO:
+        """A new model starting from ``checkpoint``'s policy weights, with ``checkpoint`` as the anchor.
+
+        :param checkpoint: an SB3 PPO or SOOPPO zip (e.g. the trained deceptive blue).
+        :param env: the fine-tuning env.
+        :param kwargs: settings of the new model (``soo_coef``, ``kl_coef``, PPO hyperparameters...).
+        """
+        source = PPO.load(checkpoint, device=kwargs.get("device", "auto"))
+        kwargs.setdefault("policy_kwargs", source.policy_kwargs)
+        model = cls(SOOActorCriticPolicy, env, reference=checkpoint, **kwargs)
+        model.policy.load_state_dict(source.policy.state_dict())
+        return model
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        state_dicts, variables = super()._get_torch_save_params()
+        if self.reference_policy is not None:
+            state_dicts = [*state_dicts, "reference_policy"]
+        return state_dicts, variables
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "reference_policy", "soo_generator", "other_slots"]
+
+    def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
+        """Save like SB3, but atomically when ``path`` is a file path (temp file, then rename)."""
+        if not isinstance(path, (str, Path)):
+            super().save(path, exclude, include)
+            return
+        target = Path(path) if str(path).endswith(".zip") else Path(f"{path}.zip")
+        with atomic_path(target) as tmp:
+            super().save(tmp, exclude, include)
+
+    # ---------------------------------------------------------------- losses
+    def _soo_terms(self, obs: th.Tensor) -> tuple[th.Tensor, float, int] | None:
+        """SOO loss, mean self/other MSE and pair count for a minibatch; ``None`` without self observations."""
+        assert self.other_slots is not None and self.soo_radius is not None
+        pairs = build_pairs(
+            obs,
+            self.other_slots,
+            self.soo_radius,
+            self.soo_generator,
+            max_selves=self.soo_max_selves,
+            inserts_per_self=self.soo_inserts_per_self,
+            mode=self.soo_pair_mode,
+        )
+        if pairs is None:
+            return None
+        both = self.policy.actor_activations(th.cat([pairs.self_obs, pairs.other_obs]))
+        self_act, other_act = both[: len(pairs)], both[len(pairs) :]
+        if self.soo_stop_gradient:
+            self_act = self_act.detach()
+        loss = soo_distance(self_act, other_act, self.soo_distance)
+        return loss, float(pairwise_mse(self_act, other_act).mean().detach()), len(pairs)
+
+    def _kl_to_reference(self, obs: th.Tensor) -> th.Tensor:
+        """Mean ``KL(pi_ref(.|s) || pi(.|s))`` over the minibatch states."""
+        assert self.reference_policy is not None
+        with th.no_grad():
+            reference = self.reference_policy.get_distribution(obs).distribution
+        current = self.policy.get_distribution(obs).distribution
+        assert isinstance(reference, th.distributions.Distribution)
+        assert isinstance(current, th.distributions.Distribution)
+        kl = th.distributions.kl_divergence(reference, current)
+        return (kl.sum(dim=1) if kl.dim() > 1 else kl).mean()
+
+    def _auxiliary_loss(self, data: RolloutBufferSamples, stats: dict[str, list[float]]) -> th.Tensor | None:
+        """``soo_coef * SOO + kl_coef * KL`` for one minibatch (``None`` when both are off)."""
+        total: th.Tensor | None = None
+        if self.soo_coef > 0:
+            terms = self._soo_terms(data.observations)
+            stats["soo_pairs"].append(0 if terms is None else terms[2])
+            if terms is not None:
+                stats["soo_loss"].append(float(terms[0].detach()))
+                stats["soo_distance"].append(terms[1])
+                total = self.soo_coef * terms[0]
+        if self.kl_coef > 0:
+            kl = self._kl_to_reference(data.observations)
+            stats["kl_ref"].append(float(kl.detach()))
+            total = self.kl_coef * kl if total is None else total + self.kl_coef * kl
+        return total
+
+    # ----------------------------------------------------------------- train
+    def train(self) -> None:
+        """SB3 2.9's ``PPO.train`` with the auxiliary loss added to each minibatch loss."""
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        clip_range = self.clip_range(self._current_progress_remaining)  # type: ignore[operator]
+        if self.clip_range_vf is not None:
+            clip_range_vf = self.clip_range_vf(self._current_progress_remaining)  # type: ignore[operator]
+
+        entropy_losses, pg_losses, value_losses, clip_fractions = [], [], [], []
+        aux_stats: dict[str, list[float]] = {"soo_loss": [], "soo_distance": [], "soo_pairs": [], "kl_ref": []}
+        continue_training = True
+        for epoch in range(self.n_epochs):
+            approx_kl_divs = []
+            for rollout_data in self.rollout_buffer.get(self.batch_size):
+                actions = rollout_data.actions
+                if isinstance(self.action_space, spaces.Discrete):
+                    actions = rollout_data.actions.long().flatten()
+
+                values, log_prob, entropy = self.policy.evaluate_actions(rollout_data.observations, actions)
+                values = values.flatten()
+                advantages = rollout_data.advantages
+                if self.normalize_advantage and len(advantages) > 1:
+                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+
+                ratio = th.exp(log_prob - rollout_data.old_log_prob)
+                policy_loss_1 = advantages * ratio
+                policy_loss_2 = advantages * th.clamp(ratio, 1 - clip_range, 1 + clip_range)
+                policy_loss = -th.min(policy_loss_1, policy_loss_2).mean()
+                pg_losses.append(policy_loss.item())
+                clip_fractions.append(th.mean((th.abs(ratio - 1) > clip_range).float()).item())
+
+                if self.clip_range_vf is None:
+                    values_pred = values
+                else:
+                    values_pred = rollout_data.old_values + th.clamp(
+                        values - rollout_data.old_values, -clip_range_vf, clip_range_vf
+                    )
+                value_loss = F.mse_loss(rollout_data.returns, values_pred)
+                value_losses.append(value_loss.item())
+
+                entropy_loss = -th.mean(-log_prob) if entropy is None else -th.mean(entropy)
+                entropy_losses.append(entropy_loss.item())
+
+                loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
+                auxiliary = self._auxiliary_loss(rollout_data, aux_stats)
+                if auxiliary is not None:
+                    loss = loss + auxiliary
+
+                with th.no_grad():
+                    log_ratio = log_prob - rollout_data.old_log_prob
+                    approx_kl_div = th.mean((th.exp(log_ratio) - 1) - log_ratio).cpu().numpy()
+                    approx_kl_divs.append(approx_kl_div)
+
+                if self.target_kl is not None and approx_kl_div > 1.5 * self.target_kl:
+                    continue_training = False
+                    if self.verbose >= 1:
+                        print(f"Early stopping at step {epoch} due to reaching max kl: {approx_kl_div:.2f}")
+                    break
+
+                self.policy.optimizer.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                self.policy.optimizer.step()
+
+            self._n_updates += 1
+            if not continue_training:
+                break
+
+        explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())
+        self.logger.record("train/entropy_loss", np.mean(entropy_losses))
+        self.logger.record("train/policy_gradient_loss", np.mean(pg_losses))
+        self.logger.record("train/value_loss", np.mean(value_losses))
+        self.logger.record("train/approx_kl", np.mean(approx_kl_divs))
+        self.logger.record("train/clip_fraction", np.mean(clip_fractions))
+        self.logger.record("train/loss", loss.item())
+        self.logger.record("train/explained_variance", explained_var)
+        if hasattr(self.policy, "log_std"):
+            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
+        for key, values_logged in aux_stats.items():
+            if values_logged:
+                self.logger.record(f"train/{key}", float(np.mean(values_logged)))
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/clip_range", clip_range)
+        if self.clip_range_vf is not None:
+            self.logger.record("train/clip_range_vf", clip_range_vf)
+
+    def dump_logs(self, iteration: int = 0) -> None:
+        """SB3's rollout logs plus ``rollout/trap_rate`` and ``rollout/goal_rate`` from episode outcomes."""
+        episodes = [info for info in self.ep_info_buffer or [] if "trapped" in info]
+        if episodes:
+            self.logger.record("rollout/trap_rate", float(np.mean([info["trapped"] for info in episodes])))
+            self.logger.record("rollout/goal_rate", float(np.mean([info["blue_at_goal"] for info in episodes])))
+        super().dump_logs(iteration)
