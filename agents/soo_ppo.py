@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from agents.policy import SOOActorCriticPolicy
 from envs.layout import BLUE, ObsLayout, layout_for
-from soo_rl.distances import DISTANCE_KINDS, DistanceKind, pairwise_mse, soo_distance
+from soo_rl.distances import DISTANCE_KINDS, DistanceKind, pair_loss
 from soo_rl.io import atomic_path, sha256_of
 from soo_rl.pairs import PAIR_MODES, OtherSlots, PairMode, build_pairs
 
@@ -201,12 +201,10 @@ class SOOPPO(PPO):
         )
         if pairs is None:
             return None
-        both = self.policy.actor_activations(th.cat([pairs.self_obs, pairs.other_obs]))
-        self_act, other_act = both[: len(pairs)], both[len(pairs) :]
-        if self.soo_stop_gradient:
-            self_act = self_act.detach()
-        loss = soo_distance(self_act, other_act, self.soo_distance)
-        return loss, float(pairwise_mse(self_act, other_act).mean().detach()), len(pairs)
+        loss, mse = pair_loss(
+            self.policy.actor_activations, pairs.self_obs, pairs.other_obs, self.soo_distance, self.soo_stop_gradient
+        )
+        return loss, float(mse.mean()), len(pairs)
 
     def _kl_to_reference(self, obs: th.Tensor) -> th.Tensor:
         """Mean ``KL(pi_ref(.|s) || pi(.|s))`` over the minibatch states."""
