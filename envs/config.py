@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from envs.validation import check_float, check_int
+
 RewardMode = Literal["honest", "deceptive"]
 REWARD_MODES: tuple[str, ...] = ("honest", "deceptive")
 
@@ -55,16 +57,16 @@ class DeceptionConfig:
     """Force per unit action (MPE's ``accel``)."""
 
     def __post_init__(self) -> None:
-        _check_int("max_cycles", self.max_cycles, 1)
-        _check_int("num_landmarks", self.num_landmarks, 2)
+        check_int("max_cycles", self.max_cycles, 1)
+        check_int("num_landmarks", self.num_landmarks, 2)
         for name in ("blue_radius", "red_radius", "trap_radius", "goal_radius", "blue_spawn_radius"):
-            _check_float(name, getattr(self, name), 0.0, math.inf)
+            check_float(name, getattr(self, name), 0.0, math.inf)
         for name in ("dt", "mass", "sensitivity", "red_speed"):
-            _check_float(name, getattr(self, name), 0.0, math.inf, low_inclusive=False)
-        _check_float("damping", self.damping, 0.0, 1.0)
-        _check_float("spawn_range", self.spawn_range, 0.0, 1.0)
+            check_float(name, getattr(self, name), 0.0, math.inf, low_inclusive=False)
+        check_float("damping", self.damping, 0.0, 1.0)
+        check_float("spawn_range", self.spawn_range, 0.0, 1.0)
         for name in ("goal_reward", "trap_reward", "red_follow_reward", "shaping_coef"):
-            _check_float(name, getattr(self, name), -math.inf, math.inf)
+            check_float(name, getattr(self, name), -math.inf, math.inf)
         if self.reward_mode not in REWARD_MODES:
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
         if not isinstance(self.continuous_actions, bool):
@@ -103,17 +105,3 @@ def make_config(preset: str = "default", **overrides: Any) -> DeceptionConfig:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     check_fields(overrides)
     return DeceptionConfig(**{**PRESETS[preset], **overrides})
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_float(name: str, value: Any, low: float, high: float, *, low_inclusive: bool = True) -> None:
-    valid = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if valid:
-        valid = (low <= value if low_inclusive else low < value) and value <= high
-    if not valid:
-        bracket = "[" if low_inclusive else "("
-        raise ValueError(f"{name} must be a finite number in {bracket}{low}, {high}], got {value!r}")
