@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,7 @@ def rollout(
     num_episodes: int,
     seed: int | None = None,
     initial_state: InitialState | None = None,
+    on_state: Callable[[DeceptionCore], None] | None = None,
 ) -> Trajectories:
     """Play ``num_episodes`` episodes at once and record them.
 
@@ -63,6 +65,7 @@ def rollout(
     :param num_episodes: number of episodes N.
     :param seed: seed of the initial states; the same seed gives the same episodes to any policies.
     :param initial_state: explicit initial states instead of random draws.
+    :param on_state: called with the core after the reset and after every step (e.g. to render).
     """
     core = DeceptionCore(config, num_episodes, seed=seed)
     core.reset(initial_state=initial_state)
@@ -74,6 +77,8 @@ def rollout(
     pos = np.empty((steps + 1, n, 2, 2))
     trapped = np.empty((steps + 1, n), dtype=bool)
     pos[0], trapped[0] = core.pos, core.trapped
+    if on_state is not None:
+        on_state(core)
     for t in range(steps):
         red_obs[t], blue_obs[t] = core.observations()
         action_shape = (n, 2, 2) if config.continuous_actions else (n, 2)
@@ -83,6 +88,8 @@ def rollout(
         moves[t] = core.validate_actions(actions)
         rewards[t], _ = core.step(actions)
         pos[t + 1], trapped[t + 1] = core.pos, core.trapped
+        if on_state is not None:
+            on_state(core)
     return Trajectories(
         red_obs,
         blue_obs,

@@ -1,0 +1,184 @@
+"""The experiment's settings: one typed dataclass tree, settable from the command line and TOML."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.hyperparams import PPOSettings
+from envs.config import PRESETS, make_config
+from envs.validation import check_choice, check_float, check_int
+from soo_rl.distances import DISTANCE_KINDS, DistanceKind
+from soo_rl.evaluation import EvalSettings
+
+BASELINES: tuple[str, ...] = ("honest", "deceptive")
+FINE_TUNINGS: tuple[str, ...] = ("soo", "anchor_only", "random_pairs", "honesty_reward")
+CONDITIONS: tuple[str, ...] = BASELINES + FINE_TUNINGS
+
+
+@dataclass(frozen=True)
+class FineTuneSettings:
+    """SOO fine-tuning and its controls (SPEC section 3), all started from the deceptive baseline."""
+
+    timesteps: int = 200_000
+    """Environment steps of each fine-tuning run."""
+    learning_rate: float = 3e-4
+    """Adam step size during fine-tuning."""
+    soo_coef: float = 1.0
+    """Weight of the SOO loss (``soo`` and ``random_pairs``)."""
+    kl_coef: float = 0.1
+    """Weight of KL(pi_ref || pi) to the frozen deceptive baseline (every fine-tuning condition)."""
+    soo_distance: DistanceKind = "mse"
+    """``mse`` or the paper's ``log_mse``."""
+    soo_stop_gradient: bool = False
+    """No gradient through the self branch: only the other-representation moves."""
+    soo_layers: tuple[int, ...] | None = None
+    """Hidden layers of the actor used for SOO (``None``: all)."""
+    soo_max_selves: int = 256
+    """Self observations per minibatch used for SOO pairs."""
+    soo_inserts_per_self: int = 1
+    """Inserted other positions per self observation."""
+
+    def __post_init__(self) -> None:
+        check_int("finetune.timesteps", self.timesteps, 0)
+        check_float("finetune.learning_rate", self.learning_rate, 0.0, float("inf"), low_inclusive=False)
+        check_float("finetune.soo_coef", self.soo_coef, 0.0, float("inf"))
+        check_float("finetune.kl_coef", self.kl_coef, 0.0, float("inf"))
+        check_choice("finetune.soo_distance", self.soo_distance, DISTANCE_KINDS)
+        check_int("finetune.soo_max_selves", self.soo_max_selves, 1)
+        check_int("finetune.soo_inserts_per_self", self.soo_inserts_per_self, 1)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """``python train/ppo_soo.py``: honest and deceptive baselines, SOO fine-tuning, controls, evaluation, report."""
+
+    run_dir: Path = Path("runs/default")
+    """Where every output of the run goes (checkpoints, TensorBoard, results.json, report.md, plots, GIFs)."""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """Training seeds; every condition is trained once per seed and CIs are taken over seeds."""
+    conditions: tuple[str, ...] = FINE_TUNINGS
+    """Fine-tuning conditions to run from each deceptive baseline (the two baselines always run)."""
+    preset: str = "default"
+    """Environment preset (``default`` or ``paper``)."""
+    ppo: PPOSettings = field(default_factory=PPOSettings)
+    """PPO settings of the baselines (fine-tuning reuses them, with its own budget and learning rate)."""
+    finetune: FineTuneSettings = field(default_factory=FineTuneSettings)
+    """Fine-tuning settings."""
+    eval: EvalSettings = field(default_factory=EvalSettings)
+    """Evaluation settings (the same seeded episodes for every agent)."""
+    train_eval_episodes: int = 200
+    """Episodes of the periodic evaluation logged to TensorBoard during training (its own seeds)."""
+    train_eval_every: int = 5
+    """Run that periodic evaluation every this many PPO rollouts."""
+    workers: int = 2
+    """Training processes run at once (one torch thread each)."""
+    baselines_from: Path | None = None
+    """Reuse the honest/deceptive baseline checkpoints of another run directory instead of training them."""
+    resume: bool = False
+    """Reuse the stages already completed in ``run_dir``; without it an existing run directory is an error."""
+    quick: bool = False
+    """Tiny budgets (about a minute): the same stages, for smoke tests."""
+    gifs: bool = True
+    """Write one episode animation (GIF) per condition."""
+    bootstrap_resamples: int = 10_000
+    """Bootstrap resamples of the confidence intervals over seeds."""
+
+    def __post_init__(self) -> None:
+        check_choice("preset", self.preset, tuple(PRESETS))
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must be a non-empty tuple of distinct integers, got {self.seeds!r}")
+        for seed in self.seeds:
+            check_int("seeds[...]", seed, 0)
+        for condition in self.conditions:
+            check_choice("conditions[...]", condition, FINE_TUNINGS)
+        check_int("workers", self.workers, 1)
+        check_int("train_eval_episodes", self.train_eval_episodes, 1)
+        check_int("train_eval_every", self.train_eval_every, 1)
+        check_int("eval.episodes", self.eval.episodes, 1)
+        check_int("eval.soo_inserts", self.eval.soo_inserts, 1)
+        check_int("bootstrap_resamples", self.bootstrap_resamples, 100)
+        if self.eval.seed in self.seeds:
+            raise ValueError(f"eval.seed ({self.eval.seed}) must differ from every training seed {self.seeds}")
+        if self.baselines_from is not None:
+            missing = [str(path) for path in self.baseline_checkpoints(self.baselines_from) if not path.is_file()]
+            if missing:
+                raise ValueError(f"baselines_from={self.baselines_from}: missing checkpoint(s) {missing}")
+
+    def env_config(self, reward_mode: str) -> Any:
+        """The world for a given reward mode."""
+        return make_config(self.preset, reward_mode=reward_mode)
+
+    def baseline_checkpoints(self, run_dir: Path) -> list[Path]:
+        """Checkpoint paths of every baseline in ``run_dir``."""
+        return [checkpoint_path(run_dir, mode, seed) for mode in BASELINES for seed in self.seeds]
+
+    def resolved(self) -> ExperimentConfig:
+        """The settings actually run: ``quick`` shrinks every budget."""
+        if not self.quick:
+            return self
+        ppo = dataclasses.replace(self.ppo, n_envs=16, n_steps=32, batch_size=256, n_epochs=2, total_timesteps=4096)
+        return dataclasses.replace(
+            self,
+            ppo=ppo,
+            finetune=dataclasses.replace(self.finetune, timesteps=2048),
+            eval=dataclasses.replace(self.eval, episodes=100, soo_inserts=2),
+            train_eval_episodes=20,
+            train_eval_every=2,
+            bootstrap_resamples=1000,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings (paths as strings)."""
+        return _jsonable(dataclasses.asdict(self))
+
+
+def checkpoint_path(run_dir: Path, condition: str, seed: int) -> Path:
+    """Where the agent of ``condition`` and ``seed`` is saved."""
+    return run_dir / "checkpoints" / f"{condition}_seed{seed}.zip"
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Settings from a TOML file (tables ``[ppo]``, ``[finetune]``, ``[eval]`` for the nested groups)."""
+    with open(path, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def from_mapping(data: dict[str, Any], base: ExperimentConfig | None = None) -> ExperimentConfig:
+    """Build a config from a (TOML or JSON) mapping, rejecting unknown keys by name."""
+    base = base or ExperimentConfig()
+    groups = {"ppo": PPOSettings, "finetune": FineTuneSettings, "eval": EvalSettings}
+    known = {f.name for f in dataclasses.fields(ExperimentConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {unknown}; allowed: {sorted(known)}")
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in groups:
+            group_fields = {f.name: f for f in dataclasses.fields(groups[key])}
+            bad = sorted(set(value) - set(group_fields))
+            if bad:
+                raise ValueError(f"unknown setting(s) {[f'{key}.{b}' for b in bad]}; allowed: {sorted(group_fields)}")
+            changes[key] = dataclasses.replace(getattr(base, key), **{k: _coerce(v) for k, v in value.items()})
+        elif key in ("run_dir", "baselines_from"):
+            changes[key] = None if value is None else Path(value)
+        else:
+            changes[key] = _coerce(value)
+    return dataclasses.replace(base, **changes)
+
+
+def _coerce(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
