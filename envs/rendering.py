@@ -42,7 +42,7 @@ class Renderer:
         self.render_mode = render_mode
         self.size = size
         self.fps = fps
-        pygame.init()
+        pygame.font.init()  # not pygame.init(): no audio device is needed
         self.surface = pygame.Surface((size, size))
         self.window: Any = None
         self.clock: Any = None
