@@ -1,0 +1,167 @@
+"""End to end: ``train/ppo_soo.py --quick`` artifacts, resume, and bad configs failing at start."""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from soo_rl.config import CONDITIONS
+from soo_rl.evaluation import METRICS
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "train" / "ppo_soo.py"
+QUICK = ["--quick", "--seeds", "0", "1", "--workers", "1"]
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the script; ``stderr`` comes back with the CLI's box drawing and line wrapping removed."""
+    done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600)
+    done.stderr = " ".join(re.sub(r"[│╭╮╰╯─]", " ", done.stderr).split())
+    return done
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("quick") / "run"
+    done = run_script(*QUICK, "--run-dir", str(run_dir))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return run_dir
+
+
+def scalar_tags(event_dir: Path) -> set[str]:
+    events = EventAccumulator(str(event_dir))
+    events.Reload()
+    return set(events.Tags()["scalars"])
+
+
+def test_results_json_has_the_documented_form(quick_run: Path) -> None:
+    results = json.loads((quick_run / "results.json").read_text())
+    assert set(results) >= {"conditions", "detection", "config"}
+    assert set(results["conditions"]) == set(CONDITIONS)
+    for metrics in results["conditions"].values():
+        assert set(metrics) == set(METRICS)
+        for entry in metrics.values():
+            assert set(entry) == {"mean", "ci", "per_seed"} and len(entry["per_seed"]) == 2 and len(entry["ci"]) == 2
+            if entry["mean"] is not None:
+                assert entry["ci"][0] <= entry["mean"] + 1e-12 and entry["mean"] <= entry["ci"][1] + 1e-12
+    assert {"pairwise_accuracy", "auc"} <= set(results["detection"])
+    assert results["config"]["seeds"] == [0, 1]
+
+
+def test_every_artifact_exists(quick_run: Path) -> None:
+    for condition in CONDITIONS:
+        for seed in (0, 1):
+            assert (quick_run / "checkpoints" / f"{condition}_seed{seed}.zip").is_file()
+        gif = Image.open(quick_run / "gifs" / f"{condition}.gif")
+        assert gif.n_frames == 51
+    for name in ("rates", "soo_value", "training_curves"):
+        with Image.open(quick_run / "plots" / f"{name}.png") as image:
+            image.verify()
+    report = (quick_run / "report.md").read_text()
+    assert "| soo |" in report and "Does SOO fine-tuning reduce deception?" in report
+    assert json.loads((quick_run / "config.json").read_text())["quick"] is True
+
+
+def test_event_files_hold_the_listed_keys(quick_run: Path) -> None:
+    board = quick_run / "tensorboard"
+    soo = scalar_tags(next(board.glob("soo_seed0_*")))
+    assert {
+        "train/soo_loss",
+        "train/soo_distance",
+        "train/kl_ref",
+        "eval/trap_rate",
+        "eval/goal_rate",
+        "eval/soo_value",
+    } <= soo
+    assert {"rollout/trap_rate", "rollout/goal_rate", "rollout/ep_rew_mean"} <= soo
+    honest = scalar_tags(next(board.glob("honest_seed0_*")))
+    assert {"eval/trap_rate", "train/value_loss"} <= honest and "train/soo_loss" not in honest
+    assert glob.glob(str(board / "deceptive_seed1_*" / "events*"))
+
+
+def test_resume_reuses_completed_stages(quick_run: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "resumed"
+    subprocess.run(["cp", "-r", str(quick_run), str(run_dir)], check=True)
+    config = json.loads((run_dir / "config.json").read_text())
+    config["run_dir"] = str(run_dir)
+    (run_dir / "config.json").write_text(json.dumps(config))
+    # Stop "after the baselines": remove everything the later stages produced.
+    for pattern in (
+        "checkpoints/soo_*",
+        "checkpoints/anchor_only_*",
+        "checkpoints/random_pairs_*",
+        "checkpoints/honesty_reward_*",
+        "eval/*",
+        "results.json",
+    ):
+        for path in run_dir.glob(pattern):
+            path.unlink()
+    baselines = {p: p.stat().st_mtime_ns for p in run_dir.glob("checkpoints/*.zip")}
+    assert len(baselines) == 4
+    done = run_script(*QUICK, "--run-dir", str(run_dir), "--resume", "--no-gifs")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "baselines" not in done.stderr  # no baseline training stage ran
+    assert {p: p.stat().st_mtime_ns for p in baselines} == baselines
+    assert (run_dir / "checkpoints" / "soo_seed1.zip").is_file() and (run_dir / "results.json").is_file()
+
+
+def test_existing_run_needs_resume_and_same_settings(quick_run: Path) -> None:
+    again = run_script(*QUICK, "--run-dir", str(quick_run))
+    assert again.returncode != 0 and "already holds a run; pass --resume" in again.stderr
+    changed = run_script(*QUICK, "--run-dir", str(quick_run), "--resume", "--finetune.soo-coef", "3.0")
+    assert changed.returncode != 0 and "differ from the run's config.json: ['finetune']" in changed.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--conditions", "soo", "lie_detector"], "conditions[...] must be one of"),
+        (["--finetune.timesteps", "-5"], "finetune.timesteps must be an integer >= 0"),
+        (["--ppo.total-timesteps", "0"], "total_timesteps must be an integer >= 1"),
+        (["--eval.episodes", "0"], "eval.episodes must be an integer >= 1"),
+        (["--seeds", "1", "1"], "seeds must be a non-empty tuple of distinct integers"),
+        (["--preset", "arena"], "preset must be one of"),
+    ],
+)
+def test_bad_config_fails_at_start(tmp_path: Path, args: list[str], message: str) -> None:
+    done = run_script("--run-dir", str(tmp_path / "run"), *args)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert not (tmp_path / "run").exists()  # nothing was trained or written
+
+
+def test_missing_baseline_checkpoint_fails_at_start(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    done = run_script("--run-dir", str(tmp_path / "run"), "--baselines-from", str(tmp_path / "empty"))
+    assert done.returncode != 0 and "missing checkpoint(s)" in done.stderr and "honest_seed0.zip" in done.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def load_script_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("ppo_soo_script", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_config_file_sets_defaults_and_flags_override(tmp_path: Path) -> None:
+    parse_config = load_script_module().parse_config
+    path = tmp_path / "exp.toml"
+    path.write_text('seeds = [3, 4]\npreset = "paper"\n[finetune]\nsoo_coef = 2.5\nsoo_distance = "log_mse"\n')
+    config = parse_config(["--config", str(path), "--seeds", "5"])
+    assert config.seeds == (5,) and config.preset == "paper"
+    assert config.finetune.soo_coef == 2.5 and config.finetune.soo_distance == "log_mse"
+    path.write_text("[finetune]\nsoo_coeff = 2.5\n")
+    with pytest.raises(SystemExit, match=r"unknown setting\(s\) \['finetune.soo_coeff'\]"):
+        parse_config(["--config", str(path)])
