@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch as th
+from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.type_aliases import PyTorchObs
 
 
 class SOOActorCriticPolicy(ActorCriticPolicy):
@@ -38,6 +40,25 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
         data = super()._get_constructor_parameters()
         data["soo_layers"] = self.soo_layers
         return data
+
+    def evaluate_actions_and_distribution(
+        self, obs: PyTorchObs, actions: th.Tensor
+    ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None, Distribution]:
+        """SB3 2.9's ``evaluate_actions`` (values, log-probabilities, entropy), plus the action
+        distribution it built, so that a KL term needs no second forward pass."""
+        features = self.extract_features(obs)
+        if self.share_features_extractor:
+            latent_pi, latent_vf = self.mlp_extractor(features)
+        else:
+            pi_features, vf_features = features
+            latent_pi = self.mlp_extractor.forward_actor(pi_features)
+            latent_vf = self.mlp_extractor.forward_critic(vf_features)
+        distribution = self._get_action_dist_from_latent(latent_pi)
+        return self.value_net(latent_vf), distribution.log_prob(actions), distribution.entropy(), distribution
+
+    def evaluate_actions(self, obs: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
+        values, log_prob, entropy, _ = self.evaluate_actions_and_distribution(obs, actions)
+        return values, log_prob, entropy
 
     def actor_activations(self, obs: th.Tensor) -> th.Tensor:
         """``(B, units)``: the selected hidden activations of the actor for raw observations ``obs``."""

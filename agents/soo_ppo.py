@@ -17,6 +17,7 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3 import PPO
+from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import RolloutBufferSamples
 from stable_baselines3.common.utils import explained_variance
@@ -206,18 +207,23 @@ class SOOPPO(PPO):
         )
         return loss, float(mse.mean()), len(pairs)
 
-    def _kl_to_reference(self, obs: th.Tensor) -> th.Tensor:
-        """Mean ``KL(pi_ref(.|s) || pi(.|s))`` over the minibatch states."""
+    def _kl_to_reference(self, obs: th.Tensor, current: Distribution | None = None) -> th.Tensor:
+        """Mean ``KL(pi_ref(.|s) || pi(.|s))`` over the minibatch states.
+
+        :param current: the current policy's distribution on ``obs`` if already computed.
+        """
         assert self.reference_policy is not None
         with th.no_grad():
             reference = self.reference_policy.get_distribution(obs).distribution
-        current = self.policy.get_distribution(obs).distribution
+        policy = (current if current is not None else self.policy.get_distribution(obs)).distribution
         assert isinstance(reference, th.distributions.Distribution)
-        assert isinstance(current, th.distributions.Distribution)
-        kl = th.distributions.kl_divergence(reference, current)
+        assert isinstance(policy, th.distributions.Distribution)
+        kl = th.distributions.kl_divergence(reference, policy)
         return (kl.sum(dim=1) if kl.dim() > 1 else kl).mean()
 
-    def _auxiliary_loss(self, data: RolloutBufferSamples, stats: dict[str, list[float]]) -> th.Tensor | None:
+    def _auxiliary_loss(
+        self, data: RolloutBufferSamples, distribution: Distribution | None, stats: dict[str, list[float]]
+    ) -> th.Tensor | None:
         """``soo_coef * SOO + kl_coef * KL`` for one minibatch (``None`` when both are off)."""
         total: th.Tensor | None = None
         if self.soo_coef > 0:
@@ -228,7 +234,7 @@ class SOOPPO(PPO):
                 stats["soo_distance"].append(terms[1])
                 total = self.soo_coef * terms[0]
         if self.kl_coef > 0:
-            kl = self._kl_to_reference(data.observations)
+            kl = self._kl_to_reference(data.observations, distribution)
             stats["kl_ref"].append(float(kl.detach()))
             total = self.kl_coef * kl if total is None else total + self.kl_coef * kl
         return total
@@ -252,7 +258,13 @@ class SOOPPO(PPO):
                 if isinstance(self.action_space, spaces.Discrete):
                     actions = rollout_data.actions.long().flatten()
 
-                values, log_prob, entropy = self.policy.evaluate_actions(rollout_data.observations, actions)
+                distribution = None
+                if self.kl_coef > 0:  # reuse this forward pass's distribution for the KL term
+                    values, log_prob, entropy, distribution = self.policy.evaluate_actions_and_distribution(
+                        rollout_data.observations, actions
+                    )
+                else:
+                    values, log_prob, entropy = self.policy.evaluate_actions(rollout_data.observations, actions)
                 values = values.flatten()
                 advantages = rollout_data.advantages
                 if self.normalize_advantage and len(advantages) > 1:
@@ -278,7 +290,7 @@ class SOOPPO(PPO):
                 entropy_losses.append(entropy_loss.item())
 
                 loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-                auxiliary = self._auxiliary_loss(rollout_data, aux_stats)
+                auxiliary = self._auxiliary_loss(rollout_data, distribution, aux_stats)
                 if auxiliary is not None:
                     loss = loss + auxiliary
 

@@ -1,0 +1,90 @@
+"""Training throughput (wall-clock timesteps/s) of PPO on our env, with and without SOO, vs an anchor.
+
+Measured in one run, with the project's default PPO settings (``agents.hyperparams.PPOSettings``)
+for all three:
+
+(a) ``SOOPPO`` on ``envs.deception_v0.make_vec_env`` with SOO and KL off (vanilla PPO);
+(b) the same with the SOO loss and the KL anchor on (a fine-tuning run);
+(c) vanilla stable-baselines3 ``PPO`` on PettingZoo's MPE2 ``simple_adversary_v3`` through
+    SuperSuit (parameter sharing over its 3 agents; about the same number of agent copies).
+
+Goals: (a) at least 2x (c); (b) at most 20% slower than (a). Run: ``python bench/ppo_throughput.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch as th
+from stable_baselines3 import PPO
+
+from agents.hyperparams import PPOSettings
+from agents.soo_ppo import SOOPPO
+from envs.deception_v0 import make_vec_env
+
+
+def timed_learn(model: Any, rollouts: int) -> float:
+    """Wall-clock timesteps/s of ``rollouts`` PPO iterations (collection + update), after a warm-up one."""
+    per_rollout = model.n_steps * model.n_envs
+    model.learn(per_rollout)  # warm-up: first rollout and update
+    start = time.perf_counter()
+    model.learn(rollouts * per_rollout, reset_num_timesteps=False)
+    return rollouts * per_rollout / (time.perf_counter() - start)
+
+
+def mpe2_env(agent_copies: int) -> Any:
+    import supersuit as ss
+    from mpe2 import simple_adversary_v3
+
+    env = simple_adversary_v3.parallel_env(continuous_actions=True, max_cycles=50)
+    env = ss.pad_observations_v0(env)
+    env = ss.pad_action_space_v0(env)
+    venv = ss.pettingzoo_env_to_vec_env_v1(env)
+    copies = max(1, round(agent_copies / 3))
+    return ss.concat_vec_envs_v1(venv, copies, num_cpus=0, base_class="stable_baselines3")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rollouts", type=int, default=4, help="timed PPO iterations per case")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    args = parser.parse_args()
+    th.set_num_threads(args.threads)
+    settings = PPOSettings()
+    kwargs = {**settings.to_sb3_kwargs(), "seed": 0}
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = Path(tmp) / "reference.zip"
+        SOOPPO("MlpPolicy", make_vec_env(settings.n_envs, seed=0), **kwargs).save(reference)
+        cases: dict[str, Callable[[], Any]] = {
+            "(a) SOOPPO, SOO/KL off, our VecEnv": lambda: SOOPPO(
+                "MlpPolicy", make_vec_env(settings.n_envs, seed=0), **kwargs
+            ),
+            "(b) SOOPPO, SOO + KL on, our VecEnv": lambda: SOOPPO.fine_tune(
+                reference, make_vec_env(settings.n_envs, seed=0), soo_coef=1.0, kl_coef=0.1, **kwargs
+            ),
+            # SuperSuit's vectorised env has no seed(): the anchor runs unseeded.
+            "(c) SB3 PPO, MPE2 simple_adversary": lambda: PPO(
+                "MlpPolicy", mpe2_env(settings.n_envs), **{**kwargs, "seed": None}
+            ),
+        }
+        rates = {}
+        for name, build in cases.items():
+            model = build()
+            rates[name] = timed_learn(model, args.rollouts)
+            print(f"{name:40s} {rates[name]:9,.0f} timesteps/s   ({model.n_envs} env copies)")
+    a, b, c = rates.values()
+    print(
+        f"\nsettings: n_envs={settings.n_envs} n_steps={settings.n_steps} batch={settings.batch_size} "
+        f"epochs={settings.n_epochs} net={settings.net_arch} threads={args.threads}"
+    )
+    print(f"(a)/(c) = {a / c:.2f}x   goal >= 2x   {'PASS' if a >= 2 * c else 'FAIL'}")
+    print(f"(b) slowdown vs (a) = {100 * (1 - b / a):.1f}%   goal <= 20%   {'PASS' if b >= 0.8 * a else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()
