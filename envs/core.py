@@ -21,7 +21,7 @@ from gymnasium.utils import seeding
 from numpy.typing import NDArray
 
 from envs.config import DeceptionConfig
-from envs.layout import AGENTS, BLUE, RED, blue_layout, red_layout
+from envs.layout import AGENTS, BLUE, RED, ObsLayout, blue_layout, red_layout
 
 RED_INDEX = AGENTS.index(RED)
 BLUE_INDEX = AGENTS.index(BLUE)
@@ -194,11 +194,13 @@ class DeceptionCore:
         moves = self.validate_actions(actions)
         self.vel *= 1.0 - self.config.damping
         self.vel += moves * self._accel
-        self.vel[self.trapped, RED_INDEX] = 0.0
+        if self.trapped.any():
+            self.vel[self.trapped, RED_INDEX] = 0.0
         self.pos += self.vel * self.config.dt
         outside = np.abs(self.pos) > ARENA
         if outside.any():
-            np.clip(self.pos, -ARENA, ARENA, out=self.pos)
+            np.minimum(self.pos, ARENA, out=self.pos)
+            np.maximum(self.pos, -ARENA, out=self.pos)
             self.vel[outside] = 0.0
         self.t += 1
         self._refresh()
@@ -213,7 +215,7 @@ class DeceptionCore:
                 raise ValueError(
                     f"discrete actions must have shape (num_envs, 2 agents) = {(n, 2)}, got {actions.shape}"
                 )
-            if not np.issubdtype(actions.dtype, np.integer):
+            if actions.dtype.kind not in "iu":
                 raise ValueError(f"discrete actions must be integers in [0, 4], got dtype {actions.dtype}")
             bad = (actions < 0) | (actions > 4)
             if bad.any():
@@ -226,7 +228,7 @@ class DeceptionCore:
             raise ValueError(
                 f"continuous actions must have shape (num_envs, 2 agents, 2) = {(n, 2, 2)}, got {actions.shape}"
             )
-        if not np.issubdtype(actions.dtype, np.number) or np.issubdtype(actions.dtype, np.complexfloating):
+        if actions.dtype.kind not in "fiu":
             raise ValueError(f"continuous actions must be real numbers in [-1, 1], got dtype {actions.dtype}")
         bad = ~(np.abs(actions) <= 1.0)  # also catches NaN
         if bad.any():
@@ -241,7 +243,7 @@ class DeceptionCore:
         red = self.pos[:, RED_INDEX]
         to_landmarks = self.landmarks - red[:, None]
         near_fake = (to_landmarks * to_landmarks).sum(axis=2) <= self.config.trap_radius**2
-        self.trapped |= np.any(near_fake & self.fake_mask, axis=1)
+        self.trapped |= (near_fake & self.fake_mask).any(axis=1)
         diff = self.pos[:, BLUE_INDEX] - red
         self._agent_dist = np.sqrt((diff * diff).sum(axis=1))
         to_goal = self.pos - self._goal_pos[:, None]
@@ -271,46 +273,45 @@ class DeceptionCore:
     def rewards(self) -> FloatArray:
         """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2)."""
         cfg = self.config
-        at_goal = self._goal_dist <= cfg.goal_radius
-        out = np.empty((self.num_envs, 2))
-        out[:, RED_INDEX] = cfg.goal_reward * at_goal[:, RED_INDEX] + cfg.red_follow_reward * self.red_sees_blue()
-        blue = cfg.goal_reward * at_goal[:, BLUE_INDEX] - cfg.shaping_coef * self._goal_dist[:, BLUE_INDEX]
+        out = cfg.goal_reward * (self._goal_dist <= cfg.goal_radius)
+        out[:, RED_INDEX] += cfg.red_follow_reward * (self._agent_dist <= cfg.red_radius)
+        if cfg.shaping_coef:
+            out[:, BLUE_INDEX] -= cfg.shaping_coef * self._goal_dist[:, BLUE_INDEX]
         if cfg.reward_mode == "deceptive":
-            blue += cfg.trap_reward * self.trapped
-        out[:, BLUE_INDEX] = blue
+            out[:, BLUE_INDEX] += cfg.trap_reward * self.trapped
         return out
 
     def observations(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """``(red_obs, blue_obs)``, each ``(N, obs_dim)`` float32, laid out as in ``envs.layout``."""
+        n = self.num_envs
         red_pos, blue_pos = self.pos[:, RED_INDEX], self.pos[:, BLUE_INDEX]
-        red_vel, blue_vel = self.vel[:, RED_INDEX], self.vel[:, BLUE_INDEX]
         diff = red_pos - blue_pos
-        dist = self._agent_dist
-        n, lm = self.num_envs, self.landmarks
-        trapped = self.trapped.astype(np.float64)
+        trapped = self.trapped[:, None]
+        blue_sees = self._agent_dist[:, None] <= self.config.blue_radius
+        red_sees = self._agent_dist[:, None] <= self.config.red_radius
+        blue_parts = {
+            "self_vel": self.vel[:, BLUE_INDEX],
+            "self_pos": blue_pos,
+            "goal_rel": self._goal_pos - blue_pos,
+            "landmarks_rel": (self.landmarks - blue_pos[:, None]).reshape(n, -1),
+            "other_rel": diff * blue_sees,
+            "other_visible": blue_sees,
+            "red_trapped": trapped,
+        }
+        red_parts = {
+            "self_vel": self.vel[:, RED_INDEX],
+            "self_pos": red_pos,
+            "landmarks_rel": (self.landmarks - red_pos[:, None]).reshape(n, -1),
+            "other_rel": -diff * red_sees,
+            "other_visible": red_sees,
+            "other_last_seen_rel": self.last_seen - red_pos,
+            "red_trapped": trapped,
+        }
+        return self._assemble(red_parts, self.red_layout), self._assemble(blue_parts, self.blue_layout)
 
-        blue_sees = dist <= self.config.blue_radius
-        blue_obs = np.empty((n, self.blue_layout.size), dtype=np.float32)
-        lay = self.blue_layout
-        blue_obs[:, lay.slice("self_vel")] = blue_vel
-        blue_obs[:, lay.slice("self_pos")] = blue_pos
-        blue_obs[:, lay.slice("goal_rel")] = self.goal_pos() - blue_pos
-        blue_obs[:, lay.slice("landmarks_rel")] = (lm - blue_pos[:, None]).reshape(n, -1)
-        blue_obs[:, lay.slice("other_rel")] = diff * blue_sees[:, None]
-        blue_obs[:, lay.slice("other_visible")] = blue_sees[:, None]
-        blue_obs[:, lay.slice("red_trapped")] = trapped[:, None]
-
-        red_sees = dist <= self.config.red_radius
-        red_obs = np.empty((n, self.red_layout.size), dtype=np.float32)
-        lay = self.red_layout
-        red_obs[:, lay.slice("self_vel")] = red_vel
-        red_obs[:, lay.slice("self_pos")] = red_pos
-        red_obs[:, lay.slice("landmarks_rel")] = (lm - red_pos[:, None]).reshape(n, -1)
-        red_obs[:, lay.slice("other_rel")] = -diff * red_sees[:, None]
-        red_obs[:, lay.slice("other_visible")] = red_sees[:, None]
-        red_obs[:, lay.slice("other_last_seen_rel")] = self.last_seen - red_pos
-        red_obs[:, lay.slice("red_trapped")] = trapped[:, None]
-        return red_obs, blue_obs
+    @staticmethod
+    def _assemble(parts: dict[str, NDArray[Any]], layout: ObsLayout) -> NDArray[np.float32]:
+        return np.concatenate([parts[name] for name in layout.names], axis=1, dtype=np.float32)
 
     def episode_outcomes(self) -> dict[str, NDArray[np.bool_]]:
         """Per-env booleans describing the current state: ``trapped``, ``blue_at_goal``, ``red_at_goal``."""

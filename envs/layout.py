@@ -29,6 +29,8 @@ class ObsLayout:
     fields: tuple[tuple[str, int], ...]
     """``(name, width)`` pairs in observation order."""
     _slices: dict[str, slice] = field(init=False, repr=False, compare=False)
+    _size: int = field(init=False, repr=False, compare=False)
+    _names: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         slices, start = {}, 0
@@ -36,11 +38,13 @@ class ObsLayout:
             slices[name] = slice(start, start + width)
             start += width
         object.__setattr__(self, "_slices", slices)
+        object.__setattr__(self, "_size", start)
+        object.__setattr__(self, "_names", tuple(name for name, _ in self.fields))
 
     @property
     def size(self) -> int:
         """Length of the observation vector."""
-        return sum(width for _, width in self.fields)
+        return self._size
 
     def slice(self, name: str) -> slice:
         """The slice of the observation holding slot ``name``."""
@@ -52,7 +56,7 @@ class ObsLayout:
     @property
     def names(self) -> tuple[str, ...]:
         """Slot names in observation order."""
-        return tuple(name for name, _ in self.fields)
+        return self._names
 
     def __contains__(self, name: object) -> bool:
         return name in self.names

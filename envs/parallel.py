@@ -87,6 +87,8 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
         self._action_buffer = np.zeros((1, 2, 2) if self.config.continuous_actions else (1, 2), dtype=np.float64)
         if not self.config.continuous_actions:
             self._action_buffer = self._action_buffer.astype(np.int64)
+        self._agent_action_shape = self._action_buffer.shape[2:]
+        self._action_kinds = "fiu" if self.config.continuous_actions else "iu"
 
     def observation_space(self, agent: str) -> spaces.Space[Any]:
         return self._observation_spaces[agent]
@@ -121,20 +123,15 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
             raise ValueError(f"actions must hold an action for every agent {list(AGENTS)}; missing {missing}")
         for index, agent in enumerate(AGENTS):
             action = np.asarray(actions[agent])
-            expected = self._action_buffer.shape[2:]
-            if action.shape != expected:
-                raise ValueError(f"action of {agent} must have shape {expected}, got {action.shape}")
-            if not self.config.continuous_actions and not np.issubdtype(action.dtype, np.integer):
-                raise ValueError(f"action of {agent} must be an integer in [0, 4], got {actions[agent]!r}")
-            if self.config.continuous_actions and (
-                not np.issubdtype(action.dtype, np.number) or np.issubdtype(action.dtype, np.complexfloating)
-            ):
-                raise ValueError(f"action of {agent} must be real numbers in [-1, 1]^2, got {actions[agent]!r}")
+            if action.shape != self._agent_action_shape:
+                raise ValueError(f"action of {agent} must have shape {self._agent_action_shape}, got {action.shape}")
+            if action.dtype.kind not in self._action_kinds:
+                allowed = "real numbers in [-1, 1]^2" if self.config.continuous_actions else "an integer in [0, 4]"
+                raise ValueError(f"action of {agent} must be {allowed}, got {actions[agent]!r}")
             self._action_buffer[0, index] = action
         rewards, truncated = self.core.step(self._action_buffer)
         done = bool(truncated[0])
-        outcomes = self.core.episode_outcomes()
-        info = {key: bool(value[0]) for key, value in outcomes.items()}
+        info = {key: bool(value[0]) for key, value in self.core.episode_outcomes().items()}
         observations = self._observe()
         reward_dict = {agent: float(rewards[0, index]) for index, agent in enumerate(AGENTS)}
         if done:
