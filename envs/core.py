@@ -273,7 +273,7 @@ class DeceptionCore:
     def rewards(self) -> FloatArray:
         """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2)."""
         cfg = self.config
-        out = cfg.goal_reward * (self._goal_dist <= cfg.goal_radius)
+        out: FloatArray = cfg.goal_reward * (self._goal_dist <= cfg.goal_radius).astype(np.float64)
         out[:, RED_INDEX] += cfg.red_follow_reward * (self._agent_dist <= cfg.red_radius)
         if cfg.shaping_coef:
             out[:, BLUE_INDEX] -= cfg.shaping_coef * self._goal_dist[:, BLUE_INDEX]
