@@ -118,9 +118,12 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
     ]:
         if not self.agents:
             raise RuntimeError("step() called on a finished episode; call reset() first")
-        missing = [agent for agent in AGENTS if agent not in actions]
-        if missing:
-            raise ValueError(f"actions must hold an action for every agent {list(AGENTS)}; missing {missing}")
+        if len(actions) != len(AGENTS) or any(agent not in actions for agent in AGENTS):
+            missing = [agent for agent in AGENTS if agent not in actions]
+            unknown = sorted(set(actions) - set(AGENTS))
+            raise ValueError(
+                f"actions must hold exactly one action per agent {list(AGENTS)}; missing {missing}, unknown {unknown}"
+            )
         for index, agent in enumerate(AGENTS):
             action = np.asarray(actions[agent])
             if action.shape != self._agent_action_shape:

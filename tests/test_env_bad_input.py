@@ -101,9 +101,17 @@ def test_bad_discrete_parallel_actions(red_action: Any, match: str) -> None:
         parallel_step({RED: red_action, BLUE: 0}, continuous_actions=False)
 
 
-def test_missing_agent_in_actions() -> None:
-    with pytest.raises(ValueError, match=r"action for every agent \['red_0', 'blue_0'\]; missing \['blue_0'\]"):
+def test_missing_or_unknown_agent_in_actions() -> None:
+    with pytest.raises(
+        ValueError, match=r"one action per agent \['red_0', 'blue_0'\]; missing \['blue_0'\], unknown \[\]"
+    ):
         parallel_step({RED: OK})
+    with pytest.raises(ValueError, match=r"missing \[\], unknown \['green_0'\]"):
+        parallel_step({RED: OK, BLUE: OK, "green_0": OK})
+
+
+def test_numpy_integers_are_valid_settings() -> None:
+    assert deception_v0.parallel_env(max_cycles=np.int64(7), blue_radius=np.float32(0.2)).config.max_cycles == 7
 
 
 def test_step_after_the_episode_ended() -> None:
