@@ -83,6 +83,7 @@ _progress_queue: Any = None
 
 
 def _init_worker(queue: Any) -> None:
+    """Set up a worker (or the main process for inline jobs): its progress sink and one torch thread."""
     global _progress_queue
     _progress_queue = queue
     th.set_num_threads(1)
@@ -100,7 +101,6 @@ def _train_job(config_dict: dict[str, Any], job: Job) -> str:
 
 def _evaluate_job(config_dict: dict[str, Any], job: Job) -> str:
     config = from_mapping(config_dict)
-    th.set_num_threads(1)
     model = SOOPPO.load(agent_checkpoint(config, job), device="cpu")
     honest = SOOPPO.load(agent_checkpoint(config, Job("honest", job.seed)), device="cpu")
     evaluation, _ = evaluate(model, config.env_config("deceptive"), config.eval, honest_model=honest)
@@ -155,34 +155,31 @@ class Runner:
         config_dict = config.to_dict()
         with tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True, smoothing=0.05) as bar:
             if self.pool is None:
-                global _progress_queue
-                _progress_queue = None
+                _init_worker(_BarQueue(bar))
                 for job in jobs:
-                    _init_inline(bar)
                     fn(config_dict, job)
                 return
             pending: set[Future[str]] = {self.pool.submit(fn, config_dict, job) for job in jobs}
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                while not self.queue.empty():
-                    bar.update(self.queue.get())
+                self._drain(bar)
                 for future in done:
-                    future.result()  # re-raise a worker's error here, naming it
-            while not self.queue.empty():
-                bar.update(self.queue.get())
+                    future.result()  # re-raise a worker's error here
+            self._drain(bar)
+
+    def _drain(self, bar: Any) -> None:
+        while not self.queue.empty():
+            bar.update(self.queue.get())
 
 
-class _InlineQueue:
+class _BarQueue:
+    """Stands in for the workers' progress queue when jobs run inline."""
+
     def __init__(self, bar: Any) -> None:
         self.bar = bar
 
     def put(self, steps: int) -> None:
         self.bar.update(steps)
-
-
-def _init_inline(bar: Any) -> None:
-    global _progress_queue
-    _progress_queue = _InlineQueue(bar)
 
 
 def run_experiment(config: ExperimentConfig) -> dict[str, Any]:

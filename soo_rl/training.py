@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
 
@@ -79,7 +78,6 @@ class TrainingMonitor(BaseCallback):
 
 def train_agent(config: ExperimentConfig, condition: str, seed: int, progress: ProgressFn) -> Path:
     """Train the agent of ``condition`` and ``seed``, save it atomically and return its checkpoint path."""
-    th.set_num_threads(1)
     ppo = config.ppo
     target = checkpoint_path(config.run_dir, condition, seed)
     if condition in BASELINES:

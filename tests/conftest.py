@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # before anything imports pygame
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+# SB3 writes a log folder per model into the system temp dir unless told where.
+os.environ.setdefault("SB3_LOGDIR", os.path.join(tempfile.gettempdir(), "soo-rl-tests-sb3"))
 
 from collections.abc import Callable
 from typing import Any
