@@ -83,7 +83,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
     # The project default: larger observation radii, so that blue can watch red while leading it
     # and red keeps up with a slow blue; the honest/deceptive contrast is clearer (see README).
-    "default": {"blue_radius": 0.25, "red_radius": 0.25},
+    # Dense shaping -1.0 * distance(blue, goal) per step (both reward modes): without it PPO's deceptive
+    # blue learns to trap red but rarely finds the goal afterwards (see agents/hyperparams.py).
+    "default": {"blue_radius": 0.25, "red_radius": 0.25, "shaping_coef": 1.0},
 }
 
 
