@@ -1,6 +1,7 @@
 """Train the honest and deceptive blue baselines from scratch and check them against the targets.
 
-For each reward mode and seed: train SB3 PPO (``agents.hyperparams.PPOSettings`` defaults) against
+For each reward mode and seed: train SOOPPO with SOO off, i.e. vanilla SB3 PPO
+(``agents.hyperparams.PPOSettings`` defaults), against
 the scripted red follower on the ``default`` preset, with one torch thread; then evaluate the
 deterministic policy on fresh seeded episodes (seeds disjoint from training) and print trap rate,
 goal rate, honest return, wall time, training speed and pass/fail per run, plus a summary per mode.
@@ -23,12 +24,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.batch_policy import ModelPolicy
 from agents.hyperparams import PPOSettings
+from agents.soo_ppo import SOOPPO
 from envs.config import REWARD_MODES, make_config
 from envs.deception_v0 import make_vec_env
 from envs.rollout import rollout
@@ -66,9 +67,9 @@ TARGETS = {
 }
 
 
-def build_model(env: VecEnv, seed: int, settings: PPOSettings) -> PPO:
-    """The learner: SB3 PPO on blue's raw observations (swap the class here for the SOO subclass)."""
-    return PPO("MlpPolicy", settings.wrap_env(env), seed=seed, **settings.to_sb3_kwargs())
+def build_model(env: VecEnv, seed: int, settings: PPOSettings) -> SOOPPO:
+    """The learner: SOOPPO with SOO and KL off (bit-for-bit SB3 PPO), on blue's raw observations."""
+    return SOOPPO("MlpPolicy", settings.wrap_env(env), seed=seed, **settings.to_sb3_kwargs())
 
 
 class OutcomeLogger(BaseCallback):
@@ -107,7 +108,7 @@ class OutcomeLogger(BaseCallback):
 
 def train(
     mode: str, seed: int, settings: PPOSettings, env_overrides: dict[str, Any], log_every: int = 0
-) -> tuple[PPO, float]:
+) -> tuple[SOOPPO, float]:
     """Train one baseline from scratch; return the model and the wall time of ``learn`` in seconds."""
     env = make_vec_env(settings.n_envs, learner="blue_0", seed=seed, preset=PRESET, reward_mode=mode, **env_overrides)
     model = build_model(env, seed, settings)
@@ -117,7 +118,7 @@ def train(
     return model, time.perf_counter() - start
 
 
-def evaluate(model: PPO, mode: str, episodes: int, seed: int, env_overrides: dict[str, Any]) -> dict[str, float]:
+def evaluate(model: SOOPPO, mode: str, episodes: int, seed: int, env_overrides: dict[str, Any]) -> dict[str, float]:
     """Deterministic rollouts against the scripted red follower on ``episodes`` seeded episodes."""
     config = make_config(PRESET, reward_mode="honest", **env_overrides)
     trajectories = rollout(config, scripted_policy("red_follower", config), ModelPolicy(model), episodes, seed=seed)

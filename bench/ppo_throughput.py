@@ -59,17 +59,21 @@ def main() -> None:
     kwargs = {**settings.to_sb3_kwargs(), "seed": 0}
     with tempfile.TemporaryDirectory() as tmp:
         reference = Path(tmp) / "reference.zip"
-        SOOPPO("MlpPolicy", make_vec_env(settings.n_envs, seed=0), **kwargs).save(reference)
+
+        def our_env() -> Any:
+            return settings.wrap_env(make_vec_env(settings.n_envs, seed=0))
+
+        SOOPPO("MlpPolicy", our_env(), **kwargs).save(reference)
         cases: dict[str, Callable[[], Any]] = {
             "(a) SOOPPO, SOO/KL off, our VecEnv": lambda: SOOPPO(
                 "MlpPolicy", make_vec_env(settings.n_envs, seed=0), **kwargs
             ),
             "(b) SOOPPO, SOO + KL on, our VecEnv": lambda: SOOPPO.fine_tune(
-                reference, make_vec_env(settings.n_envs, seed=0), soo_coef=1.0, kl_coef=0.1, **kwargs
+                reference, our_env(), soo_coef=1.0, kl_coef=0.1, **kwargs
             ),
             # SuperSuit's vectorised env has no seed(): the anchor runs unseeded.
             "(c) SB3 PPO, MPE2 simple_adversary": lambda: PPO(
-                "MlpPolicy", mpe2_env(settings.n_envs), **{**kwargs, "seed": None}
+                "MlpPolicy", settings.wrap_env(mpe2_env(settings.n_envs)), **{**kwargs, "seed": None}
             ),
         }
         rates = {}

@@ -87,7 +87,7 @@ def train_agent(config: ExperimentConfig, condition: str, seed: int, progress: P
         settings = fine_tune_settings(config, condition)
         timesteps = config.finetune.timesteps
     reward_mode = settings.pop("reward_mode")
-    env = make_vec_env(ppo.n_envs, seed=seed, preset=config.preset, reward_mode=reward_mode)
+    env = ppo.wrap_env(make_vec_env(ppo.n_envs, seed=seed, preset=config.preset, reward_mode=reward_mode))
     kwargs = {**ppo.to_sb3_kwargs(), "seed": seed, "tensorboard_log": str(config.run_dir / "tensorboard")}
     if config.finetune.soo_layers is not None:
         kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "soo_layers": config.finetune.soo_layers}
