@@ -143,31 +143,46 @@ def plot_soo_values(config: ExperimentConfig, path: Path) -> None:
 
 
 def plot_training_curves(config: ExperimentConfig, path: Path) -> None:
-    """Trap rate and episode return during training, per condition (mean over seeds)."""
+    """Trap rate and episode return during training (mean over seeds): baselines on the top row,
+    fine-tuning runs (which start from the deceptive baseline) on the bottom row."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for condition in (*BASELINES, *config.conditions):
-        for ax, tag in zip(axes, ("rollout/trap_rate", "rollout/ep_rew_mean"), strict=True):
-            curves = []
-            for seed in config.seeds:
-                runs = sorted((config.run_dir / "tensorboard").glob(f"{condition}_seed{seed}_*"))
-                if not runs:
-                    continue
-                events = EventAccumulator(str(runs[-1]), size_guidance={"scalars": 0})
-                events.Reload()
-                if tag in events.Tags()["scalars"]:
-                    curves.append([(e.step, e.value) for e in events.Scalars(tag)])
-            if curves:
-                length = min(len(c) for c in curves)
-                steps = [c[0] for c in curves[0][:length]]
-                mean = np.mean([[v for _, v in c[:length]] for c in curves], axis=0)
-                ax.plot(steps, mean, label=condition)
-    for ax, title in zip(axes, ("trap rate (training episodes)", "episode return (training reward)"), strict=True):
-        ax.set_title(title)
-        ax.set_xlabel("timesteps of the stage")
-    axes[0].legend(fontsize=8)
+    tags = (
+        ("rollout/trap_rate", "trap rate (training episodes)"),
+        ("rollout/ep_rew_mean", "episode return (raw training reward)"),
+    )
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), squeeze=False)
+    for row, conditions in enumerate((BASELINES, config.conditions)):
+        for col, (tag, title) in enumerate(tags):
+            ax = axes[row][col]
+            for condition in conditions:
+                curve = _mean_curve(config, condition, tag, EventAccumulator)
+                if curve is not None:
+                    ax.plot(*curve, label=condition)
+            ax.set_title(("baselines: " if row == 0 else "fine-tuning: ") + title, fontsize=10)
+            ax.set_xlabel("timesteps of the stage")
+            if ax.lines:
+                ax.legend(fontsize=8)
+    fig.tight_layout()
     _save(fig, path)
+
+
+def _mean_curve(config: ExperimentConfig, condition: str, tag: str, accumulator: Any) -> tuple[Any, Any] | None:
+    """Steps and seed-mean values of a logged scalar, truncated to the shortest seed's curve."""
+    curves = []
+    for seed in config.seeds:
+        runs = sorted((config.run_dir / "tensorboard").glob(f"{condition}_seed{seed}_*"))
+        if not runs:
+            continue
+        events = accumulator(str(runs[-1]), size_guidance={"scalars": 0})
+        events.Reload()
+        if tag in events.Tags()["scalars"]:
+            curves.append([(e.step, e.value) for e in events.Scalars(tag)])
+    if not curves:
+        return None
+    length = min(len(c) for c in curves)
+    steps = [step for step, _ in curves[0][:length]]
+    return steps, np.mean([[value for _, value in c[:length]] for c in curves], axis=0)
 
 
 def _save(fig: Any, path: Path) -> None:
