@@ -144,7 +144,7 @@ class SOOPPO(PPO):
         return reference
 
     def _load_reference(self, path: str | Path) -> None:
-        source = PPO.load(path, device=self.device)
+        source = SOOPPO.load(path, device=self.device)
         for name in ("observation_space", "action_space"):
             ours, theirs = getattr(self, name), getattr(source, name)
             if ours != theirs:
@@ -163,7 +163,7 @@ class SOOPPO(PPO):
         :param env: the fine-tuning env.
         :param kwargs: settings of the new model (``soo_coef``, ``kl_coef``, PPO hyperparameters...).
         """
-        source = PPO.load(checkpoint, device=kwargs.get("device", "auto"))
+        source = cls.load(checkpoint, device=kwargs.get("device", "auto"))
         kwargs.setdefault("policy_kwargs", source.policy_kwargs)
         model = cls(SOOActorCriticPolicy, env, reference=checkpoint, **kwargs)
         model.policy.load_state_dict(source.policy.state_dict())

@@ -190,3 +190,16 @@ def test_reference_with_other_spaces_is_rejected(checkpoint: Path) -> None:
     other_world = make_vec_env(8, seed=0, num_landmarks=3)
     with pytest.raises(ValueError, match="observation_space"):
         SOOPPO("MlpPolicy", other_world, reference=checkpoint, kl_coef=1.0, **TINY)
+
+
+def test_fine_tuning_chains_and_accepts_plain_sb3_checkpoints(checkpoint: Path, tmp_path: Path) -> None:
+    first = SOOPPO.fine_tune(checkpoint, make_vec_env(8, seed=0), soo_coef=1.0, kl_coef=0.1, seed=0, **TINY)
+    first.save(tmp_path / "first.zip")
+    second = SOOPPO.fine_tune(tmp_path / "first.zip", make_vec_env(8, seed=0), kl_coef=0.1, seed=0, **TINY)
+    assert same_parameters(second.policy, first.policy)
+    assert second.reference_policy is not None and same_parameters(second.reference_policy, first.policy)
+    vanilla = PPO("MlpPolicy", make_vec_env(8, seed=0), seed=0, **TINY)
+    vanilla.save(tmp_path / "vanilla.zip")
+    from_vanilla = SOOPPO.fine_tune(tmp_path / "vanilla.zip", make_vec_env(8, seed=0), soo_coef=1.0, seed=0, **TINY)
+    assert same_parameters(from_vanilla.policy, vanilla.policy)
+    assert from_vanilla.policy.actor_activations(th.zeros(2, vanilla.observation_space.shape[0])).shape == (2, 32)
