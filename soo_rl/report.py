@@ -92,13 +92,17 @@ def results_table(results: dict[str, Any]) -> list[list[str]]:
 
 
 def print_table(results: dict[str, Any], console: Console | None = None) -> None:
-    """The results table on the console."""
+    """The results table on the console (wide enough for every column, also when piped to a file)."""
+    if console is None:
+        console = Console()
+        if not console.is_terminal or console.width < 190:
+            console = Console(width=190)
     table = Table(title="SOO-RL results: mean [95% CI] over seeds")
     for column in ("condition", *METRICS):
-        table.add_column(column)
+        table.add_column(column.replace("_", " "), overflow="fold")
     for row in results_table(results):
         table.add_row(*row)
-    (console or Console()).print(table)
+    console.print(table)
 
 
 def plot_rates(results: dict[str, Any], path: Path) -> None:
