@@ -25,6 +25,7 @@ METRICS: tuple[str, ...] = (
     "honest_return",
     "soo_value",
     "behaviour_distance",
+    "blind_trap_rate",
 )
 
 
@@ -82,6 +83,7 @@ def evaluate(
     )
     soo_per_episode = _nanmean(per_step, axis=0)
     honest = metrics.honest_returns(traj, config)
+    blind = rollout(config, red, blind_policy(ModelPolicy(model), slots), settings.episodes, seed=settings.seed)
     summary = {
         "trap_rate": metrics.trap_rate(traj),
         "deceptive_step_rate": metrics.deceptive_step_rate(traj, config, settings.deceptive_cosine),
@@ -89,6 +91,7 @@ def evaluate(
         "honest_return": float(honest.mean()),
         "soo_value": float(np.nanmean(per_step)) if np.isfinite(per_step).any() else float("nan"),
         "behaviour_distance": float("nan"),
+        "blind_trap_rate": metrics.trap_rate(blind),
     }
     if honest_model is not None:
         flat_obs = traj.blue_obs.reshape(-1, traj.blue_obs.shape[-1])
@@ -97,6 +100,22 @@ def evaluate(
         reference = moves.reshape(traj.moves[:, :, BLUE_INDEX].shape)
         summary["behaviour_distance"] = metrics.behaviour_distance(traj.moves[:, :, BLUE_INDEX], reference)
     return Evaluation(traj.final_trapped.copy(), traj.blue_at_goal.copy(), honest, soo_per_episode, summary), traj
+
+
+def blind_policy(policy: BatchPolicy, slots: OtherSlots) -> BatchPolicy:
+    """``policy`` acting on its *self* view: red's slots zeroed, as if red were never visible.
+
+    The trap rate of this blind agent shows how much of its deception needs seeing red at all: SOO
+    pulls the agent's activations with red in view towards those of this self view.
+    """
+
+    def act(obs: NDArray[np.float32]) -> NDArray[np.float64]:
+        masked = obs.copy()
+        masked[:, slots.rel] = 0.0
+        masked[:, slots.visible] = 0.0
+        return policy(masked)
+
+    return act
 
 
 def _nanmean(values: NDArray[np.float64], axis: int) -> NDArray[np.float64]:

@@ -274,6 +274,14 @@ def _outcome_text(results: dict[str, Any]) -> str:
     failed = [k for k, v in outcome.items() if k not in ("evaluated", "target_met") and not v]
     if failed:
         text += f" Checks that failed: {', '.join(failed)}."
+    blind = c["deceptive"]["blind_trap_rate"]["mean"]
+    text += (
+        f"\n\nSelf-behaviour check: with its view of red masked (red's slots zeroed, as in SOO's self observations), "
+        f"the deceptive baseline still traps red in {blind:.3f} of episodes (honest baseline: "
+        f"{c['honest']['blind_trap_rate']['mean']:.3f}). SOO pulls the activations of observations with red in view "
+        "towards those of the self view, so it can only make the agent act as it does when it cannot see red; "
+        "if that blind behaviour is itself deceptive, SOO has little to remove."
+    )
     return text
 
 
