@@ -31,8 +31,8 @@ class FineTuneSettings:
     """Weight of the SOO loss (``soo`` and ``random_pairs``)."""
     kl_coef: float = 0.1
     """Weight of KL(pi_ref || pi) to the frozen deceptive baseline (every fine-tuning condition)."""
-    soo_distance: DistanceKind = "mse"
-    """``mse`` or the paper's ``log_mse``."""
+    soo_distance: DistanceKind = "log_mse"
+    """The paper's ``log_mse`` (``log(MSE + eps)``) or plain ``mse``."""
     soo_stop_gradient: bool = False
     """No gradient through the self branch: only the other-representation moves."""
     soo_layers: tuple[int, ...] | None = None
