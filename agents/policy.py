@@ -42,33 +42,52 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
         return data
 
     def evaluate_actions_and_distribution(
-        self, obs: PyTorchObs, actions: th.Tensor
-    ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None, Distribution]:
+        self, obs: PyTorchObs, actions: th.Tensor, extra_obs: th.Tensor | None = None
+    ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None, Distribution, th.Tensor | None]:
         """SB3 2.9's ``evaluate_actions`` (values, log-probabilities, entropy), plus the action
-        distribution it built, so that a KL term needs no second forward pass."""
-        features = self.extract_features(obs)
-        if self.share_features_extractor:
-            latent_pi, latent_vf = self.mlp_extractor(features)
+        distribution it built and, for ``extra_obs``, the selected hidden activations of the actor.
+
+        The extra observations (e.g. SOO pairs) go through the actor in the same forward pass as the
+        minibatch, so neither the KL anchor nor the SOO loss needs a forward pass of its own.
+        """
+        extra = None
+        if extra_obs is None:
+            features = self.extract_features(obs)
+            if self.share_features_extractor:
+                latent_pi, latent_vf = self.mlp_extractor(features)
+            else:
+                pi_features, vf_features = features
+                latent_pi = self.mlp_extractor.forward_actor(pi_features)
+                latent_vf = self.mlp_extractor.forward_critic(vf_features)
         else:
-            pi_features, vf_features = features
-            latent_pi = self.mlp_extractor.forward_actor(pi_features)
+            assert isinstance(obs, th.Tensor)
+            n = len(obs)
+            pi_features = BasePolicy.extract_features(self, th.cat([obs, extra_obs]), self.pi_features_extractor)
+            latent_all, hidden = self._actor_forward(pi_features)
+            latent_pi, extra = latent_all[:n], hidden[n:]
+            if self.share_features_extractor:
+                vf_features = pi_features[:n]
+            else:
+                vf_features = BasePolicy.extract_features(self, obs, self.vf_features_extractor)
             latent_vf = self.mlp_extractor.forward_critic(vf_features)
         distribution = self._get_action_dist_from_latent(latent_pi)
-        return self.value_net(latent_vf), distribution.log_prob(actions), distribution.entropy(), distribution
+        return self.value_net(latent_vf), distribution.log_prob(actions), distribution.entropy(), distribution, extra
 
     def evaluate_actions(self, obs: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
-        values, log_prob, entropy, _ = self.evaluate_actions_and_distribution(obs, actions)
+        values, log_prob, entropy, _, _ = self.evaluate_actions_and_distribution(obs, actions)
         return values, log_prob, entropy
 
     def actor_activations(self, obs: th.Tensor) -> th.Tensor:
         """``(B, units)``: the selected hidden activations of the actor for raw observations ``obs``."""
-        features = BasePolicy.extract_features(self, obs, self.pi_features_extractor)
-        outputs, hidden = [], 0
-        x = features
+        return self._actor_forward(BasePolicy.extract_features(self, obs, self.pi_features_extractor))[1]
+
+    def _actor_forward(self, pi_features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        """The actor MLP's output (its latent) and its selected hidden activations, concatenated."""
+        outputs, hidden, x = [], 0, pi_features
         for module in self.mlp_extractor.policy_net:
             x = module(x)
             if isinstance(module, self.activation_fn):
                 if hidden in self.soo_layers:
                     outputs.append(x)
                 hidden += 1
-        return th.cat(outputs, dim=1)
+        return x, th.cat(outputs, dim=1)

@@ -17,7 +17,8 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3 import PPO
-from stable_baselines3.common.distributions import Distribution
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.distributions import DiagGaussianDistribution, Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import RolloutBufferSamples
 from stable_baselines3.common.utils import explained_variance
@@ -27,7 +28,18 @@ from agents.policy import SOOActorCriticPolicy
 from envs.layout import BLUE, ObsLayout, layout_for
 from soo_rl.distances import DISTANCE_KINDS, DistanceKind, pair_loss
 from soo_rl.io import atomic_path, sha256_of
-from soo_rl.pairs import PAIR_MODES, OtherSlots, PairMode, build_pairs
+from soo_rl.pairs import PAIR_MODES, OtherSlots, PairMode, Pairs, build_pairs
+
+
+class IndexedRolloutBuffer(RolloutBuffer):
+    """SB3's ``RolloutBuffer`` that remembers the rows of the minibatch it last returned, so that
+    per-transition values computed once per rollout (the reference policy's outputs) can be looked up."""
+
+    last_indices: np.ndarray
+
+    def _get_samples(self, batch_inds: np.ndarray, env: Any = None) -> RolloutBufferSamples:
+        self.last_indices = batch_inds
+        return super()._get_samples(batch_inds, env)
 
 
 class SOOPPO(PPO):
@@ -96,6 +108,9 @@ class SOOPPO(PPO):
         self.reference_path = None if reference is None else str(reference)
         self.reference_sha256 = None if reference is None else sha256_of(reference)
         self.reference_policy: ActorCriticPolicy | None = None
+        self._reference_means: th.Tensor | None = None
+        if kl_coef > 0:
+            kwargs.setdefault("rollout_buffer_class", IndexedRolloutBuffer)
         super().__init__(policy, env, _init_setup_model=False, **kwargs)
         if _init_setup_model:
             self._setup_model()
@@ -176,7 +191,13 @@ class SOOPPO(PPO):
         return state_dicts, variables
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "reference_policy", "soo_generator", "other_slots"]
+        return [
+            *super()._excluded_save_params(),
+            "reference_policy",
+            "soo_generator",
+            "other_slots",
+            "_reference_means",
+        ]
 
     def save(self, path: Any, exclude: Any = None, include: Any = None) -> None:
         """Save like SB3, but atomically when ``path`` is a file path (temp file, then rename)."""
@@ -188,10 +209,10 @@ class SOOPPO(PPO):
             super().save(tmp, exclude, include)
 
     # ---------------------------------------------------------------- losses
-    def _soo_terms(self, obs: th.Tensor) -> tuple[th.Tensor, float, int] | None:
-        """SOO loss, mean self/other MSE and pair count for a minibatch; ``None`` without self observations."""
+    def soo_pairs(self, obs: th.Tensor) -> Pairs | None:
+        """Self/other pairs (or random pairs, for the control) from a batch of observations."""
         assert self.other_slots is not None and self.soo_radius is not None
-        pairs = build_pairs(
+        return build_pairs(
             obs,
             self.other_slots,
             self.soo_radius,
@@ -200,42 +221,88 @@ class SOOPPO(PPO):
             inserts_per_self=self.soo_inserts_per_self,
             mode=self.soo_pair_mode,
         )
+
+    def soo_loss(self, obs: th.Tensor) -> th.Tensor | None:
+        """The SOO loss on pairs drawn from ``obs`` (``None`` if it holds no self observation).
+
+        Training computes the same loss with the pairs sharing the minibatch's forward pass.
+        """
+        pairs = self.soo_pairs(obs)
         if pairs is None:
             return None
-        loss, mse = pair_loss(
-            self.policy.actor_activations, pairs.self_obs, pairs.other_obs, self.soo_distance, self.soo_stop_gradient
-        )
-        return loss, float(mse.mean()), len(pairs)
+        activations = self.policy.actor_activations(th.cat([pairs.self_obs, pairs.other_obs]))
+        return pair_loss(activations, self.soo_distance, self.soo_stop_gradient)[0]
 
-    def _kl_to_reference(self, obs: th.Tensor, current: Distribution | None = None) -> th.Tensor:
+    def _reference_mean(self, obs: th.Tensor) -> th.Tensor:
+        """Mean action of the (Gaussian) reference policy on ``obs``."""
+        reference = self.reference_policy
+        assert reference is not None
+        with th.no_grad():
+            features = BasePolicy.extract_features(reference, obs, reference.pi_features_extractor)
+            return reference.action_net(reference.mlp_extractor.forward_actor(features))
+
+    def _minibatch_reference_mean(self, obs: th.Tensor) -> th.Tensor:
+        """The reference's mean actions on a training minibatch: computed once per rollout for the
+        whole buffer (the reference is frozen), then looked up by the minibatch's rows."""
+        buffer = self.rollout_buffer
+        if not isinstance(buffer, IndexedRolloutBuffer):
+            return self._reference_mean(obs)
+        if self._reference_means is None:
+            self._reference_means = self._reference_mean(th.as_tensor(buffer.observations, device=self.device))
+        return self._reference_means[th.as_tensor(buffer.last_indices, device=self.device)]
+
+    def _kl_to_reference(
+        self, obs: th.Tensor, current: Distribution | None = None, *, minibatch: bool = False
+    ) -> th.Tensor:
         """Mean ``KL(pi_ref(.|s) || pi(.|s))`` over the minibatch states.
 
         :param current: the current policy's distribution on ``obs`` if already computed.
+        :param minibatch: ``obs`` is the training minibatch the rollout buffer last returned.
         """
-        assert self.reference_policy is not None
+        reference = self.reference_policy
+        assert reference is not None
+        current = current if current is not None else self.policy.get_distribution(obs)
+        if isinstance(current, DiagGaussianDistribution):
+            # Closed form for diagonal Gaussians with state-independent std, without building a
+            # second distribution object (this term runs on every minibatch).
+            ref_mean = self._minibatch_reference_mean(obs) if minibatch else self._reference_mean(obs)
+            log_std, ref_log_std = self.policy.log_std, reference.log_std
+            kl = (log_std - ref_log_std) + 0.5 * (
+                th.exp(2 * (ref_log_std - log_std))
+                + (ref_mean - current.distribution.mean) ** 2 * th.exp(-2 * log_std)
+                - 1
+            )
+            return kl.sum(dim=1).mean()
         with th.no_grad():
-            reference = self.reference_policy.get_distribution(obs).distribution
-        policy = (current if current is not None else self.policy.get_distribution(obs)).distribution
-        assert isinstance(reference, th.distributions.Distribution)
-        assert isinstance(policy, th.distributions.Distribution)
-        kl = th.distributions.kl_divergence(reference, policy)
+            ref_dist = reference.get_distribution(obs).distribution
+        assert isinstance(ref_dist, th.distributions.Distribution)
+        assert isinstance(current.distribution, th.distributions.Distribution)
+        kl = th.distributions.kl_divergence(ref_dist, current.distribution)
         return (kl.sum(dim=1) if kl.dim() > 1 else kl).mean()
 
     def _auxiliary_loss(
-        self, data: RolloutBufferSamples, distribution: Distribution | None, stats: dict[str, list[float]]
+        self,
+        obs: th.Tensor,
+        pair_activations: th.Tensor | None,
+        distribution: Distribution | None,
+        stats: dict[str, list[float]],
     ) -> th.Tensor | None:
-        """``soo_coef * SOO + kl_coef * KL`` for one minibatch (``None`` when both are off)."""
+        """``soo_coef * SOO + kl_coef * KL`` for one minibatch (``None`` when both are off).
+
+        :param pair_activations: actor activations of the minibatch's SOO pairs (selves, then others).
+        :param distribution: the current policy's distribution on ``obs``.
+        """
         total: th.Tensor | None = None
         if self.soo_coef > 0:
-            terms = self._soo_terms(data.observations)
-            stats["soo_pairs"].append(0 if terms is None else terms[2])
-            if terms is not None:
-                stats["soo_loss"].append(float(terms[0].detach()))
-                stats["soo_distance"].append(terms[1])
-                total = self.soo_coef * terms[0]
+            stats["soo_pairs"].append(0 if pair_activations is None else len(pair_activations) // 2)
+            if pair_activations is not None:
+                soo, mse = pair_loss(pair_activations, self.soo_distance, self.soo_stop_gradient)
+                stats["soo_loss"].append(soo.item())
+                stats["soo_distance"].append(mse.mean().item())
+                total = self.soo_coef * soo
         if self.kl_coef > 0:
-            kl = self._kl_to_reference(data.observations, distribution)
-            stats["kl_ref"].append(float(kl.detach()))
+            kl = self._kl_to_reference(obs, distribution, minibatch=True)
+            stats["kl_ref"].append(kl.item())
             total = self.kl_coef * kl if total is None else total + self.kl_coef * kl
         return total
 
@@ -248,6 +315,7 @@ class SOOPPO(PPO):
         if self.clip_range_vf is not None:
             clip_range_vf = self.clip_range_vf(self._current_progress_remaining)  # type: ignore[operator]
 
+        self._reference_means = None  # a new rollout: the reference's outputs are recomputed once
         entropy_losses, pg_losses, value_losses, clip_fractions = [], [], [], []
         aux_stats: dict[str, list[float]] = {"soo_loss": [], "soo_distance": [], "soo_pairs": [], "kl_ref": []}
         continue_training = True
@@ -258,13 +326,17 @@ class SOOPPO(PPO):
                 if isinstance(self.action_space, spaces.Discrete):
                     actions = rollout_data.actions.long().flatten()
 
-                distribution = None
-                if self.kl_coef > 0:  # reuse this forward pass's distribution for the KL term
-                    values, log_prob, entropy, distribution = self.policy.evaluate_actions_and_distribution(
-                        rollout_data.observations, actions
+                obs = rollout_data.observations
+                pairs = self.soo_pairs(obs) if self.soo_coef > 0 else None
+                distribution = pair_activations = None
+                if pairs is not None or self.kl_coef > 0:
+                    # One forward pass serves PPO, the KL term (its distribution) and SOO (the pairs).
+                    extra = None if pairs is None else th.cat([pairs.self_obs, pairs.other_obs])
+                    values, log_prob, entropy, distribution, pair_activations = (
+                        self.policy.evaluate_actions_and_distribution(obs, actions, extra)
                     )
                 else:
-                    values, log_prob, entropy = self.policy.evaluate_actions(rollout_data.observations, actions)
+                    values, log_prob, entropy = self.policy.evaluate_actions(obs, actions)
                 values = values.flatten()
                 advantages = rollout_data.advantages
                 if self.normalize_advantage and len(advantages) > 1:
@@ -290,7 +362,7 @@ class SOOPPO(PPO):
                 entropy_losses.append(entropy_loss.item())
 
                 loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-                auxiliary = self._auxiliary_loss(rollout_data, distribution, aux_stats)
+                auxiliary = self._auxiliary_loss(obs, pair_activations, distribution, aux_stats)
                 if auxiliary is not None:
                     loss = loss + auxiliary
 

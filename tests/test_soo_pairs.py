@@ -115,7 +115,7 @@ def test_stop_gradient_blocks_the_self_branch(kind: str) -> None:
     for stop in (False, True):
         self_obs = pairs.self_obs.clone().requires_grad_(True)
         other_obs = pairs.other_obs.clone().requires_grad_(True)
-        loss, _ = pair_loss(net, self_obs, other_obs, kind, stop_gradient=stop)  # type: ignore[arg-type]
+        loss, _ = pair_loss(net(th.cat([self_obs, other_obs])), kind, stop_gradient=stop)  # type: ignore[arg-type]
         loss.backward()
         grads[stop] = (self_obs.grad, other_obs.grad)
     assert grads[False][0] is not None and grads[False][0].abs().sum() > 0

@@ -82,7 +82,8 @@ def test_gradient_steps_on_soo_loss_lower_the_distance() -> None:
     before = distance()
     optimizer = th.optim.Adam(model.policy.parameters(), lr=1e-2)
     for _ in range(20):
-        loss = model._soo_terms(obs)[0]
+        loss = model.soo_loss(obs)
+        assert loss is not None
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -203,3 +204,13 @@ def test_fine_tuning_chains_and_accepts_plain_sb3_checkpoints(checkpoint: Path, 
     from_vanilla = SOOPPO.fine_tune(tmp_path / "vanilla.zip", make_vec_env(8, seed=0), soo_coef=1.0, seed=0, **TINY)
     assert same_parameters(from_vanilla.policy, vanilla.policy)
     assert from_vanilla.policy.actor_activations(th.zeros(2, vanilla.observation_space.shape[0])).shape == (2, 32)
+
+
+def test_reference_outputs_cached_per_rollout_match_a_direct_forward(checkpoint: Path) -> None:
+    model = SOOPPO.fine_tune(checkpoint, make_vec_env(8, seed=0), kl_coef=0.5, seed=0, **TINY)
+    model.learn(256)
+    buffer = model.rollout_buffer
+    rows = buffer.last_indices
+    obs = th.as_tensor(buffer.observations[rows])
+    assert model._reference_means is not None and len(model._reference_means) == buffer.buffer_size * buffer.n_envs
+    th.testing.assert_close(model._minibatch_reference_mean(obs), model._reference_mean(obs))
