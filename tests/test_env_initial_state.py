@@ -60,7 +60,8 @@ def test_red_next_to_fake_landmark_is_trapped_at_once(make_state: StateFactory, 
     full_thrust = {RED: np.ones(2, dtype=np.float32), BLUE: ZERO}
     obs, rewards, *_ = env.step(full_thrust)
     np.testing.assert_array_equal(obs_slot(obs[RED], RED, "self_pos"), np.float32(red))
-    assert rewards[BLUE] == env.config.trap_reward
+    blue_to_goal = np.linalg.norm(np.subtract(landmarks[1 - fake_index], [0.0, 0.9]))  # blue did not move
+    assert rewards[BLUE] == pytest.approx(env.config.trap_reward - env.config.shaping_coef * blue_to_goal)
 
 
 def test_red_next_to_goal_is_not_trapped(make_state: StateFactory) -> None:
