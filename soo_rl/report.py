@@ -120,9 +120,9 @@ def plot_rates(results: dict[str, Any], path: Path) -> None:
         ax.bar(x, means, width, label=metric.replace("_", " "))
         ax.errorbar(x, means, yerr=[means - lows, highs - means], fmt="none", ecolor="black", capsize=3)
     ax.set_xticks(np.arange(len(names)), [n.replace("_", "\n") for n in names])
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.2)
     ax.set_ylabel("rate (mean over seeds, 95% CI)")
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper center", ncol=len(shown), frameon=False)
     ax.set_title("Deception and task performance per condition")
     _save(fig, path)
 
@@ -280,8 +280,17 @@ def _outcome_text(results: dict[str, Any]) -> str:
         f"the deceptive baseline still traps red in {blind:.3f} of episodes (honest baseline: "
         f"{c['honest']['blind_trap_rate']['mean']:.3f}). SOO pulls the activations of observations with red in view "
         "towards those of the self view, so it can only make the agent act as it does when it cannot see red; "
-        "if that blind behaviour is itself deceptive, SOO has little to remove."
+        "if that blind behaviour is itself deceptive, SOO has little to remove. "
+        f"After SOO fine-tuning the agent traps red in {trap['soo']:.3f} of episodes, against "
+        f"{c['soo']['blind_trap_rate']['mean']:.3f} when blind."
     )
+    controls = [name for name in ("random_pairs", "honesty_reward") if name in c]
+    if controls:
+        text += (
+            " Controls: "
+            + "; ".join(f"{name.replace('_', ' ')}: trap {trap[name]:.3f}, goal {goal[name]:.3f}" for name in controls)
+            + "."
+        )
     return text
 
 
