@@ -127,6 +127,9 @@ class DeceptionCore:
         self.t = np.zeros(n, dtype=np.int64)
         self._goal_pos = np.zeros((n, 2))
         self._agent_dist = np.zeros(n)
+        self._sees = np.zeros((n, 2), dtype=bool)
+        self._radii = np.empty(2)
+        self._radii[RED_INDEX], self._radii[BLUE_INDEX] = config.red_radius, config.blue_radius
         self._goal_dist = np.zeros((n, 2))
         # Force per unit action, per agent (red's motor may be scaled).
         self._accel = np.array([[config.red_speed], [1.0]]) * (config.sensitivity / config.mass * config.dt)
@@ -246,10 +249,11 @@ class DeceptionCore:
         self.trapped |= (near_fake & self.fake_mask).any(axis=1)
         diff = self.pos[:, BLUE_INDEX] - red
         self._agent_dist = np.sqrt((diff * diff).sum(axis=1))
+        # (N, 2): does (red, blue) see the other agent, each within its own radius.
+        self._sees = self._agent_dist[:, None] <= self._radii
         to_goal = self.pos - self._goal_pos[:, None]
         self._goal_dist = np.sqrt((to_goal * to_goal).sum(axis=2))
-        sees = self._agent_dist <= self.config.red_radius
-        np.copyto(self.last_seen, self.pos[:, BLUE_INDEX], where=sees[:, None])
+        np.copyto(self.last_seen, self.pos[:, BLUE_INDEX], where=self._sees[:, RED_INDEX, None])
 
     # ------------------------------------------------------------ quantities
     def agent_distance(self) -> FloatArray:
@@ -257,10 +261,10 @@ class DeceptionCore:
         return self._agent_dist
 
     def red_sees_blue(self) -> NDArray[np.bool_]:
-        return self._agent_dist <= self.config.red_radius
+        return self._sees[:, RED_INDEX]
 
     def blue_sees_red(self) -> NDArray[np.bool_]:
-        return self._agent_dist <= self.config.blue_radius
+        return self._sees[:, BLUE_INDEX]
 
     def goal_pos(self) -> FloatArray:
         """``(N, 2)`` position of each episode's goal landmark."""
@@ -274,7 +278,7 @@ class DeceptionCore:
         """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2)."""
         cfg = self.config
         out: FloatArray = cfg.goal_reward * (self._goal_dist <= cfg.goal_radius).astype(np.float64)
-        out[:, RED_INDEX] += cfg.red_follow_reward * (self._agent_dist <= cfg.red_radius)
+        out[:, RED_INDEX] += cfg.red_follow_reward * self._sees[:, RED_INDEX]
         if cfg.shaping_coef:
             out[:, BLUE_INDEX] -= cfg.shaping_coef * self._goal_dist[:, BLUE_INDEX]
         if cfg.reward_mode == "deceptive":
@@ -287,13 +291,13 @@ class DeceptionCore:
         red_pos, blue_pos = self.pos[:, RED_INDEX], self.pos[:, BLUE_INDEX]
         diff = red_pos - blue_pos
         trapped = self.trapped[:, None]
-        blue_sees = self._agent_dist[:, None] <= self.config.blue_radius
-        red_sees = self._agent_dist[:, None] <= self.config.red_radius
+        red_sees, blue_sees = self._sees[:, RED_INDEX, None], self._sees[:, BLUE_INDEX, None]
+        landmarks_rel = (self.landmarks[:, None] - self.pos[:, :, None]).reshape(n, 2, -1)
         blue_parts = {
             "self_vel": self.vel[:, BLUE_INDEX],
             "self_pos": blue_pos,
             "goal_rel": self._goal_pos - blue_pos,
-            "landmarks_rel": (self.landmarks - blue_pos[:, None]).reshape(n, -1),
+            "landmarks_rel": landmarks_rel[:, BLUE_INDEX],
             "other_rel": diff * blue_sees,
             "other_visible": blue_sees,
             "red_trapped": trapped,
@@ -301,7 +305,7 @@ class DeceptionCore:
         red_parts = {
             "self_vel": self.vel[:, RED_INDEX],
             "self_pos": red_pos,
-            "landmarks_rel": (self.landmarks - red_pos[:, None]).reshape(n, -1),
+            "landmarks_rel": landmarks_rel[:, RED_INDEX],
             "other_rel": -diff * red_sees,
             "other_visible": red_sees,
             "other_last_seen_rel": self.last_seen - red_pos,
