@@ -130,6 +130,11 @@ class DeceptionCore:
         self._sees = np.zeros((n, 2), dtype=bool)
         self._radii = np.empty(2)
         self._radii[RED_INDEX], self._radii[BLUE_INDEX] = config.red_radius, config.blue_radius
+        # Per-agent reward coefficients (red, blue): follow bonus (red), shaping and trap bonus (blue).
+        self._follow_reward, self._shaping, self._trap_reward = np.zeros(2), np.zeros(2), np.zeros(2)
+        self._follow_reward[RED_INDEX] = config.red_follow_reward
+        self._shaping[BLUE_INDEX] = -config.shaping_coef
+        self._trap_reward[BLUE_INDEX] = config.trap_reward if config.reward_mode == "deceptive" else 0.0
         self._goal_dist = np.zeros((n, 2))
         # Force per unit action, per agent (red's motor may be scaled).
         self._accel = np.array([[config.red_speed], [1.0]]) * (config.sensitivity / config.mass * config.dt)
@@ -277,13 +282,12 @@ class DeceptionCore:
     def rewards(self) -> FloatArray:
         """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2)."""
         cfg = self.config
-        out: FloatArray = cfg.goal_reward * (self._goal_dist <= cfg.goal_radius).astype(np.float64)
-        out[:, RED_INDEX] += cfg.red_follow_reward * self._sees[:, RED_INDEX]
-        if cfg.shaping_coef:
-            out[:, BLUE_INDEX] -= cfg.shaping_coef * self._goal_dist[:, BLUE_INDEX]
-        if cfg.reward_mode == "deceptive":
-            out[:, BLUE_INDEX] += cfg.trap_reward * self.trapped
-        return out
+        return (
+            cfg.goal_reward * (self._goal_dist <= cfg.goal_radius)
+            + self._sees * self._follow_reward
+            + self._goal_dist * self._shaping
+            + self.trapped[:, None] * self._trap_reward
+        )
 
     def observations(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """``(red_obs, blue_obs)``, each ``(N, obs_dim)`` float32, laid out as in ``envs.layout``."""
