@@ -21,7 +21,7 @@ from gymnasium.utils import seeding
 from numpy.typing import NDArray
 
 from envs.config import DeceptionConfig
-from envs.layout import AGENTS, BLUE, RED, ObsLayout, blue_layout, red_layout
+from envs.layout import AGENTS, BLUE, RED, blue_layout, red_layout
 
 RED_INDEX = AGENTS.index(RED)
 BLUE_INDEX = AGENTS.index(BLUE)
@@ -202,8 +202,7 @@ class DeceptionCore:
         moves = self.validate_actions(actions)
         self.vel *= 1.0 - self.config.damping
         self.vel += moves * self._accel
-        if self.trapped.any():
-            self.vel[self.trapped, RED_INDEX] = 0.0
+        np.copyto(self.vel[:, RED_INDEX], 0.0, where=self.trapped[:, None])
         self.pos += self.vel * self.config.dt
         outside = np.abs(self.pos) > ARENA
         if outside.any():
@@ -238,9 +237,8 @@ class DeceptionCore:
             )
         if actions.dtype.kind not in "fiu":
             raise ValueError(f"continuous actions must be real numbers in [-1, 1], got dtype {actions.dtype}")
-        bad = ~(np.abs(actions) <= 1.0)  # also catches NaN
-        if bad.any():
-            env, agent, _ = np.argwhere(bad)[0]
+        if not (np.abs(actions) <= 1.0).all():  # also catches NaN
+            env, agent, _ = np.argwhere(~(np.abs(actions) <= 1.0))[0]
             raise ValueError(
                 f"action of {AGENTS[agent]} in env {env} must be finite and lie in [-1, 1]^2, got {actions[env, agent]}"
             )
@@ -315,11 +313,11 @@ class DeceptionCore:
             "other_last_seen_rel": self.last_seen - red_pos,
             "red_trapped": trapped,
         }
-        return self._assemble(red_parts, self.red_layout), self._assemble(blue_parts, self.blue_layout)
-
-    @staticmethod
-    def _assemble(parts: dict[str, NDArray[Any]], layout: ObsLayout) -> NDArray[np.float32]:
-        return np.concatenate([parts[name] for name in layout.names], axis=1, dtype=np.float32)
+        # Both agents' slots in layout order, cast to float32 in a single concatenation.
+        columns = [red_parts[name] for name in self.red_layout.names]
+        columns += [blue_parts[name] for name in self.blue_layout.names]
+        both = np.concatenate(columns, axis=1, dtype=np.float32)
+        return both[:, : self.red_layout.size], both[:, self.red_layout.size :]
 
     def episode_outcomes(self) -> dict[str, NDArray[np.bool_]]:
         """Per-env booleans describing the current state: ``trapped``, ``blue_at_goal``, ``red_at_goal``."""

@@ -62,6 +62,9 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
     :param render_mode: ``None``, ``"human"`` or ``"rgb_array"``.
     :param overrides: any ``envs.config.DeceptionConfig`` field.
 
+    Infos are empty until the last step, whose infos carry the episode outcome (``trapped``,
+    ``blue_at_goal``, ``red_at_goal``), as the VecEnv face's final infos do.
+
     ``reset(options={"initial_state": {...}})`` starts from explicit positions: ``red_pos`` and
     ``blue_pos`` ``(2,)``, ``landmarks`` ``(L, 2)`` and ``goal_index``.
     """
@@ -134,10 +137,11 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
             self._action_buffer[0, index] = action
         rewards, truncated = self.core.step(self._action_buffer)
         done = bool(truncated[0])
-        info = {key: bool(value[0]) for key, value in self.core.episode_outcomes().items()}
         observations = self._observe()
         reward_dict = {agent: float(rewards[0, index]) for index, agent in enumerate(AGENTS)}
+        info: dict[str, bool] = {}
         if done:
+            info = {key: bool(value[0]) for key, value in self.core.episode_outcomes().items()}
             self.agents = []
         if self.render_mode == "human":
             self.render()

@@ -133,3 +133,15 @@ def test_core_batch_initial_state(make_state: StateFactory) -> None:
     core.reset(initial_state=InitialState.from_mapping(batch, 2))
     np.testing.assert_array_equal(core.goal_index, [0, 1, 0])
     np.testing.assert_array_equal(core.pos[:, RED_INDEX], np.tile(single["red_pos"], (3, 1)))
+
+
+def test_infos_carry_the_outcome_at_the_last_step_only(make_state: StateFactory) -> None:
+    landmarks = [[0.5, 0.5], [-0.5, -0.5]]
+    state = make_state(red_pos=[-0.4, -0.5], blue_pos=[0.5, 0.45], landmarks=landmarks, goal_index=0)
+    env, _ = start(state, max_cycles=3)
+    for step in range(3):
+        *_, infos = env.step({RED: ZERO, BLUE: ZERO})
+        if step < 2:
+            assert infos == {RED: {}, BLUE: {}}
+    expected = {"trapped": True, "blue_at_goal": True, "red_at_goal": False}
+    assert infos == {RED: expected, BLUE: expected}
