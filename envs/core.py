@@ -259,24 +259,6 @@ class DeceptionCore:
         np.copyto(self.last_seen, self.pos[:, BLUE_INDEX], where=self._sees[:, RED_INDEX, None])
 
     # ------------------------------------------------------------ quantities
-    def agent_distance(self) -> FloatArray:
-        """``(N,)`` distance between red and blue."""
-        return self._agent_dist
-
-    def red_sees_blue(self) -> NDArray[np.bool_]:
-        return self._sees[:, RED_INDEX]
-
-    def blue_sees_red(self) -> NDArray[np.bool_]:
-        return self._sees[:, BLUE_INDEX]
-
-    def goal_pos(self) -> FloatArray:
-        """``(N, 2)`` position of each episode's goal landmark."""
-        return self._goal_pos
-
-    def goal_distance(self) -> FloatArray:
-        """``(N, 2)`` distance of (red, blue) to the goal."""
-        return self._goal_dist
-
     def rewards(self) -> FloatArray:
         """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2)."""
         cfg = self.config
