@@ -7,10 +7,13 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from envs.validation import check_float, check_int
+from envs.validation import check_choice, check_float, check_int
+from envs.variants import HELD_OUT_VARIANTS, VARIANTS
 
 RewardMode = Literal["honest", "deceptive"]
 REWARD_MODES: tuple[str, ...] = ("honest", "deceptive")
+LandmarkLayout = Literal["uniform", "fake_between"]
+LANDMARK_LAYOUTS: tuple[str, ...] = ("uniform", "fake_between")
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,20 @@ class DeceptionConfig:
     """Reward per step for a learned red while blue is within ``red_radius``."""
     shaping_coef: float = 0.0
     """Dense shaping for blue, identical in both modes: ``-shaping_coef * distance(blue, goal)`` per step."""
+    collision_penalty: float = 0.0
+    """Penalty per step for blue while red is within ``collision_radius`` of it (both modes; red unaffected)."""
+    collision_radius: float = 0.1
+    """Distance between the agents within which blue pays ``collision_penalty``."""
     spawn_range: float = 0.825
     """Red and the landmarks start uniformly in ``[-spawn_range, spawn_range]^2``."""
     blue_spawn_radius: float = 0.125
-    """Blue starts uniformly in the disk of this radius around red."""
+    """Blue starts uniformly in the disk (annulus if ``blue_spawn_min_radius > 0``) of this radius around red; an
+    offset component that would leave the arena is mirrored, which keeps the distance."""
+    blue_spawn_min_radius: float = 0.0
+    """Blue starts at least this far from red (at most ``blue_spawn_radius``)."""
+    landmark_layout: LandmarkLayout = "uniform"
+    """``uniform``: landmarks uniform like red; ``fake_between``: each fake landmark between blue's start and
+    the goal (at 30-70% of the way, up to 15% of the distance off the line)."""
     red_speed: float = 1.0
     """Multiplier of red's action sensitivity (1 = same motor as blue)."""
     continuous_actions: bool = True
@@ -59,8 +72,10 @@ class DeceptionConfig:
     def __post_init__(self) -> None:
         check_int("max_cycles", self.max_cycles, 1)
         check_int("num_landmarks", self.num_landmarks, 2)
-        for name in ("blue_radius", "red_radius", "trap_radius", "goal_radius", "blue_spawn_radius"):
+        radii = ("blue_radius", "red_radius", "trap_radius", "goal_radius", "collision_radius", "blue_spawn_radius")
+        for name in (*radii, "collision_penalty"):
             check_float(name, getattr(self, name), 0.0, math.inf)
+        check_float("blue_spawn_min_radius", self.blue_spawn_min_radius, 0.0, self.blue_spawn_radius)
         for name in ("dt", "mass", "sensitivity", "red_speed"):
             check_float(name, getattr(self, name), 0.0, math.inf, low_inclusive=False)
         check_float("damping", self.damping, 0.0, 1.0)
@@ -69,6 +84,7 @@ class DeceptionConfig:
             check_float(name, getattr(self, name), -math.inf, math.inf)
         if self.reward_mode not in REWARD_MODES:
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
+        check_choice("landmark_layout", self.landmark_layout, LANDMARK_LAYOUTS)
         if not isinstance(self.continuous_actions, bool):
             raise ValueError(f"continuous_actions must be a bool, got {self.continuous_actions!r}")
 
@@ -78,14 +94,21 @@ class DeceptionConfig:
         return dataclasses.replace(self, **changes)
 
 
+# The project default: larger observation radii, so that blue can watch red while leading it
+# and red keeps up with a slow blue; the honest/deceptive contrast is clearer (see README).
+# Dense shaping -1.0 * distance(blue, goal) per step (both reward modes): without it PPO's deceptive
+# blue learns to trap red but rarely finds the goal afterwards (see agents/hyperparams.py).
+_DEFAULT: dict[str, Any] = {"blue_radius": 0.25, "red_radius": 0.25, "shaping_coef": 1.0}
+
 PRESETS: dict[str, dict[str, Any]] = {
     # The paper's geometry: radii 0.125, 50 steps, +5 goal / +10 trap.
     "paper": {},
-    # The project default: larger observation radii, so that blue can watch red while leading it
-    # and red keeps up with a slow blue; the honest/deceptive contrast is clearer (see README).
-    # Dense shaping -1.0 * distance(blue, goal) per step (both reward modes): without it PPO's deceptive
-    # blue learns to trap red but rarely finds the goal afterwards (see agents/hyperparams.py).
-    "default": {"blue_radius": 0.25, "red_radius": 0.25, "shaping_coef": 1.0},
+    "default": _DEFAULT,
+    # Training preset where ignoring red costs blue reward: blue pays half the goal reward per step while red is
+    # within 0.1 of it (red follows blue onto the goal), so a blue that stops tracking red loses return (README).
+    "awareness": {**_DEFAULT, "collision_penalty": 2.5, "collision_radius": 0.1},
+    # Held-out evaluation variants (envs.variants): the default preset plus a few changes, same observations.
+    **{name: {**_DEFAULT, **changes} for name, changes in VARIANTS.items()},
 }
 
 
@@ -100,10 +123,16 @@ def check_fields(fields: dict[str, Any]) -> None:
 def make_config(preset: str = "default", **overrides: Any) -> DeceptionConfig:
     """Build a validated config from a named preset plus keyword overrides.
 
-    :param preset: one of ``PRESETS`` (``"paper"`` or ``"default"``).
+    :param preset: one of ``PRESETS``: ``"paper"``, ``"default"``, ``"awareness"`` or a held-out variant.
     :param overrides: any ``DeceptionConfig`` field.
     """
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     check_fields(overrides)
     return DeceptionConfig(**{**PRESETS[preset], **overrides})
+
+
+def variant_config(name: str, **overrides: Any) -> DeceptionConfig:
+    """Config of the held-out evaluation variant ``name`` (``envs.variants.HELD_OUT_VARIANTS``) plus overrides."""
+    check_choice("variant", name, HELD_OUT_VARIANTS)
+    return make_config(name, **overrides)

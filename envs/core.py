@@ -28,6 +28,11 @@ BLUE_INDEX = AGENTS.index(BLUE)
 ARENA = 1.0
 # MPE's discrete actions: no-op, left, right, down, up.
 DISCRETE_MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]], dtype=np.float64)
+# ``landmark_layout="fake_between"``: share of the way from blue's start to the goal, and largest sideways offset
+# as a share of that distance. Any such point (even clipped to the arena) projects inside the segment and is
+# closer to blue than the goal is.
+FAKE_BETWEEN_ALONG = (0.3, 0.7)
+FAKE_BETWEEN_ACROSS = 0.15
 
 FloatArray = NDArray[np.float64]
 
@@ -127,18 +132,28 @@ class DeceptionCore:
         self.t = np.zeros(n, dtype=np.int64)
         self._goal_pos = np.zeros((n, 2))
         self._agent_dist = np.zeros(n)
-        self._sees = np.zeros((n, 2), dtype=bool)
-        self._radii = np.empty(2)
+        # Agent-distance thresholds, compared in one operation: columns 0-1 who sees whom (each agent's own
+        # radius); columns 2-3 the proximity rewards (red's follow bonus, blue's collision penalty).
+        self._radii = np.empty(4)
         self._radii[RED_INDEX], self._radii[BLUE_INDEX] = config.red_radius, config.blue_radius
-        # Per-agent reward coefficients (red, blue): follow bonus (red), shaping and trap bonus (blue).
-        self._follow_reward, self._shaping, self._trap_reward = np.zeros(2), np.zeros(2), np.zeros(2)
-        self._follow_reward[RED_INDEX] = config.red_follow_reward
+        self._radii[2 + RED_INDEX], self._radii[2 + BLUE_INDEX] = config.red_radius, config.collision_radius
+        self._sees = np.zeros((n, 2), dtype=bool)
+        self._near = np.zeros((n, 2), dtype=bool)
+        # Per-agent reward coefficients (red, blue): proximity (red's follow bonus, blue's collision penalty),
+        # shaping and trap bonus (blue).
+        self._proximity_reward, self._shaping, self._trap_reward = np.zeros(2), np.zeros(2), np.zeros(2)
+        self._proximity_reward[RED_INDEX] = config.red_follow_reward
+        self._proximity_reward[BLUE_INDEX] = -config.collision_penalty
         self._shaping[BLUE_INDEX] = -config.shaping_coef
         self._trap_reward[BLUE_INDEX] = config.trap_reward if config.reward_mode == "deceptive" else 0.0
         self._goal_dist = np.zeros((n, 2))
         # Force per unit action, per agent (red's motor may be scaled).
         self._accel = np.array([[config.red_speed], [1.0]]) * (config.sensitivity / config.mass * config.dt)
         self._rows = np.arange(n)
+        # Lower bound of the uniform draw whose square root scales blue's start distance (0: the whole disk).
+        self._spawn_inner = (
+            (config.blue_spawn_min_radius / config.blue_spawn_radius) ** 2 if config.blue_spawn_radius else 0.0
+        )
 
     # ------------------------------------------------------------------ reset
     def seed(self, seed: int | None) -> None:
@@ -146,16 +161,34 @@ class DeceptionCore:
         self.rng, _ = seeding.np_random(seed)
 
     def sample_initial_state(self, num_envs: int) -> InitialState:
-        """Draw ``num_envs`` initial states from the core's generator (the paper's distribution)."""
+        """Draw ``num_envs`` initial states from the core's generator (by default the paper's distribution).
+
+        Blue is uniform in the annulus ``blue_spawn_min_radius..blue_spawn_radius`` around red; an offset
+        component that would leave the arena is mirrored, which keeps the distance to red.
+        """
         cfg, rng = self.config, self.rng
         red = rng.uniform(-cfg.spawn_range, cfg.spawn_range, size=(num_envs, 2))
         angle = rng.uniform(0.0, 2.0 * np.pi, size=num_envs)
-        radius = cfg.blue_spawn_radius * np.sqrt(rng.uniform(0.0, 1.0, size=num_envs))
+        radius = cfg.blue_spawn_radius * np.sqrt(rng.uniform(self._spawn_inner, 1.0, size=num_envs))
         offset = radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+        offset = np.where(np.abs(red + offset) > ARENA, -offset, offset)
         blue = np.clip(red + offset, -ARENA, ARENA)
         landmarks = rng.uniform(-cfg.spawn_range, cfg.spawn_range, size=(num_envs, cfg.num_landmarks, 2))
         goal = rng.integers(0, cfg.num_landmarks, size=num_envs)
+        if cfg.landmark_layout == "fake_between":
+            landmarks = self._fakes_between(blue, landmarks, goal)
         return InitialState(red, blue, landmarks, goal)
+
+    def _fakes_between(self, blue: FloatArray, landmarks: FloatArray, goal: NDArray[np.int64]) -> FloatArray:
+        """``landmarks`` with every fake moved between blue's start and the goal (``FAKE_BETWEEN_*``)."""
+        n, num_lm = landmarks.shape[:2]
+        to_goal = (landmarks[np.arange(n), goal] - blue)[:, None]
+        sideways = np.stack([-to_goal[..., 1], to_goal[..., 0]], axis=-1)
+        along = self.rng.uniform(*FAKE_BETWEEN_ALONG, size=(n, num_lm, 1))
+        across = self.rng.uniform(-FAKE_BETWEEN_ACROSS, FAKE_BETWEEN_ACROSS, size=(n, num_lm, 1))
+        fakes = np.clip(blue[:, None] + along * to_goal + across * sideways, -ARENA, ARENA)
+        is_goal = (np.arange(num_lm) == goal[:, None])[..., None]
+        return np.where(is_goal, landmarks, fakes)
 
     def reset(
         self,
@@ -252,19 +285,20 @@ class DeceptionCore:
         self.trapped |= (near_fake & self.fake_mask).any(axis=1)
         diff = self.pos[:, BLUE_INDEX] - red
         self._agent_dist = np.sqrt((diff * diff).sum(axis=1))
-        # (N, 2): does (red, blue) see the other agent, each within its own radius.
-        self._sees = self._agent_dist[:, None] <= self._radii
+        # (N, 2) each: does (red, blue) see the other agent; is each agent's proximity reward due.
+        near = self._agent_dist[:, None] <= self._radii
+        self._sees, self._near = near[:, :2], near[:, 2:]
         to_goal = self.pos - self._goal_pos[:, None]
         self._goal_dist = np.sqrt((to_goal * to_goal).sum(axis=2))
         np.copyto(self.last_seen, self.pos[:, BLUE_INDEX], where=self._sees[:, RED_INDEX, None])
 
     # ------------------------------------------------------------ quantities
     def rewards(self) -> FloatArray:
-        """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2)."""
+        """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2, plus blue's collision penalty)."""
         cfg = self.config
         return (
             cfg.goal_reward * (self._goal_dist <= cfg.goal_radius)
-            + self._sees * self._follow_reward
+            + self._near * self._proximity_reward
             + self._goal_dist * self._shaping
             + self.trapped[:, None] * self._trap_reward
         )

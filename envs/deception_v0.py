@@ -5,8 +5,9 @@
 - ``env(**kwargs)``: the AEC env with PettingZoo's standard checking wrappers;
 - ``make_vec_env(num_envs, learner, opponent, seed, **kwargs)``: an SB3 ``VecEnv`` for one team.
 
-Keyword arguments: ``preset`` (``"default"`` or ``"paper"``), ``render_mode`` and any field of
-``envs.config.DeceptionConfig`` (e.g. ``max_cycles``, ``blue_radius``, ``reward_mode``).
+Keyword arguments: ``preset`` (``"default"``, ``"paper"``, ``"awareness"`` or a held-out variant such as
+``"far_red"``, see ``envs.variants``), ``render_mode`` and any field of ``envs.config.DeceptionConfig`` (e.g.
+``max_cycles``, ``blue_radius``, ``reward_mode``).
 """
 
 from __future__ import annotations
