@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,15 @@ from typing import Any
 from agents.hyperparams import PPOSettings
 from envs.config import PRESETS, make_config
 from envs.validation import check_choice, check_float, check_int
+from envs.variants import HELD_OUT_VARIANTS
 from soo_rl.distances import DISTANCE_KINDS, DistanceKind
 from soo_rl.evaluation import EvalSettings
 
 BASELINES: tuple[str, ...] = ("honest", "deceptive")
 FINE_TUNINGS: tuple[str, ...] = ("soo", "anchor_only", "random_pairs", "honesty_reward")
 CONDITIONS: tuple[str, ...] = BASELINES + FINE_TUNINGS
+TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in HELD_OUT_VARIANTS)
+"""Worlds agents may be trained in; the held-out variants are for evaluation only."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class ExperimentConfig:
     conditions: tuple[str, ...] = FINE_TUNINGS
     """Fine-tuning conditions to run from each deceptive baseline (the two baselines always run)."""
     preset: str = "default"
-    """Environment preset (``default`` or ``paper``)."""
+    """World the agents are trained and evaluated in (``default``, ``paper`` or ``awareness``)."""
     ppo: PPOSettings = field(default_factory=PPOSettings)
     """PPO settings of the baselines (fine-tuning reuses them, with its own budget and learning rate)."""
     finetune: FineTuneSettings = field(default_factory=FineTuneSettings)
@@ -75,7 +77,9 @@ class ExperimentConfig:
     train_eval_every: int = 5
     """Run that periodic evaluation every this many PPO rollouts."""
     workers: int = 2
-    """Training processes run at once (one torch thread each)."""
+    """Jobs (trainings, evaluations) run at once, each in its own process with one torch thread."""
+    retries: int = 1
+    """Extra attempts of a job that fails (raises, or its worker dies) before the run reports it."""
     baselines_from: Path | None = None
     """Reuse the honest/deceptive baseline checkpoints of another run directory instead of training them."""
     resume: bool = False
@@ -88,7 +92,7 @@ class ExperimentConfig:
     """Bootstrap resamples of the confidence intervals over seeds."""
 
     def __post_init__(self) -> None:
-        check_choice("preset", self.preset, tuple(PRESETS))
+        check_choice("preset", self.preset, TRAINING_PRESETS)
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must be a non-empty tuple of distinct integers, got {self.seeds!r}")
         for seed in self.seeds:
@@ -96,6 +100,7 @@ class ExperimentConfig:
         for condition in self.conditions:
             check_choice("conditions[...]", condition, FINE_TUNINGS)
         check_int("workers", self.workers, 1)
+        check_int("retries", self.retries, 0)
         check_int("train_eval_episodes", self.train_eval_episodes, 1)
         check_int("train_eval_every", self.train_eval_every, 1)
         check_int("eval.episodes", self.eval.episodes, 1)
@@ -103,10 +108,6 @@ class ExperimentConfig:
         check_int("bootstrap_resamples", self.bootstrap_resamples, 100)
         if self.eval.seed in self.seeds:
             raise ValueError(f"eval.seed ({self.eval.seed}) must differ from every training seed {self.seeds}")
-        if self.baselines_from is not None:
-            missing = [str(path) for path in self.baseline_checkpoints(self.baselines_from) if not path.is_file()]
-            if missing:
-                raise ValueError(f"baselines_from={self.baselines_from}: missing checkpoint(s) {missing}")
 
     def env_config(self, reward_mode: str) -> Any:
         """The world for a given reward mode."""
@@ -139,12 +140,6 @@ class ExperimentConfig:
 def checkpoint_path(run_dir: Path, condition: str, seed: int) -> Path:
     """Where the agent of ``condition`` and ``seed`` is saved."""
     return run_dir / "checkpoints" / f"{condition}_seed{seed}.zip"
-
-
-def load_toml(path: Path) -> dict[str, Any]:
-    """Settings from a TOML file (tables ``[ppo]``, ``[finetune]``, ``[eval]`` for the nested groups)."""
-    with open(path, "rb") as handle:
-        return tomllib.load(handle)
 
 
 def from_mapping(data: dict[str, Any], base: ExperimentConfig | None = None) -> ExperimentConfig:

@@ -20,6 +20,9 @@ from soo_rl.pairs import OtherSlots, insert_other, sample_disk, self_mask
 
 FloatArray = NDArray[np.float64]
 
+Values = Sequence[float] | NDArray[np.float64]
+"""One number per agent or seed."""
+
 
 def trap_rate(traj: Trajectories) -> float:
     """Share of episodes that end with red trapped."""
@@ -138,7 +141,7 @@ def bootstrap_ci(
     return float(np.quantile(means, tail)), float(np.quantile(means, 1.0 - tail))
 
 
-def pairwise_detection_accuracy(honest: Sequence[float], deceptive: Sequence[float]) -> float:
+def pairwise_detection_accuracy(honest: Values, deceptive: Values) -> float:
     """The paper's protocol: share of seeds whose honest agent has the lower SOO value (more overlap)
     than the deceptive agent of the same seed. Ties count half."""
     h, d = np.asarray(honest, dtype=np.float64), np.asarray(deceptive, dtype=np.float64)
@@ -147,7 +150,7 @@ def pairwise_detection_accuracy(honest: Sequence[float], deceptive: Sequence[flo
     return float(np.mean((h < d) + 0.5 * (h == d)))
 
 
-def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
+def roc_auc(scores: Values, labels: Sequence[bool]) -> float:
     """Area under the ROC curve of the classifier "positive when score > threshold" (Mann-Whitney U).
 
     :param scores: one score per agent (here: SOO value; higher means more likely deceptive).

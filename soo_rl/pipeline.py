@@ -1,27 +1,28 @@
-"""The whole experiment as resumable stages: train baselines, fine-tune, evaluate, report.
+"""The whole experiment as a graph of jobs: train baselines, fine-tune, evaluate, then report.
 
-Every stage writes its outputs atomically into the run directory; a stage whose output exists is
-skipped on ``--resume``, so an interrupted run continues where it stopped.
+Every job writes its outputs atomically; a job whose output exists is skipped, so an interrupted
+run continues where it stopped (``--resume``). Jobs run on the scheduler (``soo_rl.scheduler``):
+a fine-tuning run starts as soon as its deceptive baseline exists, an evaluation as soon as its
+checkpoints do. Paths inside the jobs are relative to a root directory (the run directory, or a
+sweep's directory), so the same jobs run in place or on another node.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
-import multiprocessing as mp
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch as th
-from tqdm.auto import tqdm
 
 from agents.soo_ppo import SOOPPO
 from soo_rl.config import BASELINES, ExperimentConfig, checkpoint_path, from_mapping
 from soo_rl.evaluation import evaluate
 from soo_rl.io import atomic_path, write_json_atomic
+from soo_rl.scheduler import GraphResult, LocalBackend, Manifest, Task, run_tasks
 from soo_rl.training import train_agent
 
 
@@ -37,9 +38,110 @@ class Job:
         return f"{self.condition}_seed{self.seed}"
 
 
-def eval_paths(run_dir: Path, job: Job) -> tuple[Path, Path]:
-    """Summary (JSON) and per-episode arrays (NPZ) of a job's evaluation."""
-    return run_dir / "eval" / f"{job.name}.json", run_dir / "eval" / f"{job.name}.npz"
+def agent_dir(config: ExperimentConfig, job: Job) -> Path:
+    """The run directory an agent lives in (baselines may come from another directory)."""
+    return config.baselines_from if job.condition in BASELINES and config.baselines_from else config.run_dir
+
+
+def agent_checkpoint(config: ExperimentConfig, job: Job) -> Path:
+    """Checkpoint of an agent."""
+    return checkpoint_path(agent_dir(config, job), job.condition, job.seed)
+
+
+def eval_fingerprint(config: ExperimentConfig) -> str:
+    """Short hash of what an evaluation depends on besides the checkpoints (world and evaluation settings)."""
+    settings = {"preset": config.preset, "eval": dataclasses.asdict(config.eval)}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def eval_paths(config: ExperimentConfig, job: Job) -> tuple[Path, Path]:
+    """Summary (JSON, written last) and per-episode arrays (NPZ) of an agent's evaluation.
+
+    They sit beside the agent's checkpoint, under the evaluation's fingerprint: runs that share
+    baselines (a sweep's cells, ``--baselines-from``) evaluate each baseline once per setting.
+    """
+    folder = agent_dir(config, job) / "eval" / eval_fingerprint(config)
+    return folder / f"{job.name}.json", folder / f"{job.name}.npz"
+
+
+def all_agents(config: ExperimentConfig) -> list[Job]:
+    """Every agent the report covers: the baselines and each fine-tuning condition, for every seed."""
+    return [Job(c, s) for c in (*BASELINES, *config.conditions) for s in config.seeds]
+
+
+def rebase(config: ExperimentConfig, root: Path) -> ExperimentConfig:
+    """The config with its directories (relative to ``root``) made real paths under ``root``."""
+    baselines = None if config.baselines_from is None else root / config.baselines_from
+    return dataclasses.replace(config, run_dir=root / config.run_dir, baselines_from=baselines)
+
+
+def _config(root: Path, config_dict: dict[str, Any]) -> ExperimentConfig:
+    return rebase(from_mapping(config_dict), root)
+
+
+def train_task(root: Path, config_dict: dict[str, Any], condition: str, seed: int) -> None:
+    """Job: train (a baseline) or fine-tune (from the deceptive baseline) one agent."""
+    train_agent(_config(root, config_dict), condition, seed)
+
+
+def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed: int) -> None:
+    """Job: evaluate one agent on the seeded evaluation episodes."""
+    config = _config(root, config_dict)
+    job = Job(condition, seed)
+    model = SOOPPO.load(agent_checkpoint(config, job), device="cpu")
+    honest = SOOPPO.load(agent_checkpoint(config, Job("honest", seed)), device="cpu")
+    evaluation, _ = evaluate(model, config.env_config("deceptive"), config.eval, honest_model=honest)
+    summary_path, arrays_path = eval_paths(config, job)
+    with atomic_path(arrays_path) as tmp:
+        np.savez(
+            tmp,
+            trapped=evaluation.trapped,
+            blue_at_goal=evaluation.blue_at_goal,
+            honest_return=evaluation.honest_return,
+            soo_value=evaluation.soo_value,
+        )
+    write_json_atomic(summary_path, evaluation.summary)
+
+
+def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Task]:
+    """Every job of one run, its directories relative to the scheduler's root.
+
+    :param config: the (resolved) run; its baselines live in ``baselines_from`` when set.
+    :param train_baselines: also train the baselines (into ``baselines_from`` when set, else ``run_dir``).
+    """
+    config_dict = config.to_dict()
+    baseline_dict = {**config_dict, "run_dir": str(agent_dir(config, Job("honest", 0))), "baselines_from": None}
+    tasks: list[Task] = []
+    for job in all_agents(config):
+        if job.condition in BASELINES and not train_baselines:
+            continue
+        base = agent_dir(config, job)
+        deps = () if job.condition in BASELINES else (str(agent_checkpoint(config, Job("deceptive", job.seed))),)
+        tasks.append(
+            Task(
+                key=str(agent_checkpoint(config, job)),
+                fn=train_task,
+                args=(baseline_dict if job.condition in BASELINES else config_dict, job.condition, job.seed),
+                deps=deps,
+                inputs=deps,
+                outputs=(str(base / "tensorboard" / f"{job.name}_*"), str(agent_checkpoint(config, job))),
+            )
+        )
+    trained = {task.key for task in tasks}
+    for job in all_agents(config):
+        checkpoints = tuple(dict.fromkeys(str(agent_checkpoint(config, j)) for j in (job, Job("honest", job.seed))))
+        summary, arrays = eval_paths(config, job)
+        tasks.append(
+            Task(
+                key=str(summary),
+                fn=evaluate_task,
+                args=(config_dict, job.condition, job.seed),
+                deps=tuple(c for c in checkpoints if c in trained),
+                inputs=checkpoints,
+                outputs=(str(arrays), str(summary)),
+            )
+        )
+    return tasks
 
 
 def prepare_run_dir(config: ExperimentConfig) -> None:
@@ -51,153 +153,53 @@ def prepare_run_dir(config: ExperimentConfig) -> None:
                 f"{config.run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
             )
         previous = json.loads(saved.read_text())
-        current = config.to_dict()
-        ignored = {"resume", "workers", "gifs"}
-        changed = sorted(k for k in current if k not in ignored and previous.get(k) != current[k])
+        current, defaults = config.to_dict(), ExperimentConfig().to_dict()
+        ignored = {"resume", "workers", "retries", "gifs"}
+        # A setting added after the run started counts as unchanged if it has its default value.
+        changed = sorted(k for k in current if k not in ignored and previous.get(k, defaults[k]) != current[k])
         if changed:
             raise ValueError(f"--resume with settings that differ from the run's config.json: {changed}")
     config.run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(saved, config.to_dict())
 
 
-def training_jobs(config: ExperimentConfig) -> tuple[list[Job], list[Job]]:
-    """Baseline jobs (empty when reusing another run's baselines) and fine-tuning jobs."""
-    baselines = [] if config.baselines_from else [Job(mode, seed) for seed in config.seeds for mode in BASELINES]
-    tunings = [Job(condition, seed) for seed in config.seeds for condition in config.conditions]
-    return baselines, tunings
-
-
-def all_agents(config: ExperimentConfig) -> list[Job]:
-    """Every agent the report covers: the baselines and each fine-tuning condition, for every seed."""
-    return [Job(c, s) for c in (*BASELINES, *config.conditions) for s in config.seeds]
-
-
-def agent_checkpoint(config: ExperimentConfig, job: Job) -> Path:
-    """Checkpoint of an agent (baselines may come from another run)."""
-    source = config.baselines_from if job.condition in BASELINES and config.baselines_from else config.run_dir
-    return checkpoint_path(source, job.condition, job.seed)
-
-
-# ------------------------------------------------------------------ workers
-_progress_queue: Any = None
-
-
-def _init_worker(queue: Any) -> None:
-    """Set up a worker (or the main process for inline jobs): its progress sink and one torch thread."""
-    global _progress_queue
-    _progress_queue = queue
-    th.set_num_threads(1)
-
-
-def _report(steps: int) -> None:
-    if _progress_queue is not None:
-        _progress_queue.put(steps)
-
-
-def _train_job(config_dict: dict[str, Any], job: Job) -> str:
-    config = from_mapping(config_dict)
-    return str(train_agent(config, job.condition, job.seed, _report))
-
-
-def _evaluate_job(config_dict: dict[str, Any], job: Job) -> str:
-    config = from_mapping(config_dict)
-    model = SOOPPO.load(agent_checkpoint(config, job), device="cpu")
-    honest = SOOPPO.load(agent_checkpoint(config, Job("honest", job.seed)), device="cpu")
-    evaluation, _ = evaluate(model, config.env_config("deceptive"), config.eval, honest_model=honest)
-    summary_path, arrays_path = eval_paths(config.run_dir, job)
-    with atomic_path(arrays_path) as tmp:
-        np.savez(
-            tmp,
-            trapped=evaluation.trapped,
-            blue_at_goal=evaluation.blue_at_goal,
-            honest_return=evaluation.honest_return,
-            soo_value=evaluation.soo_value,
-        )
-    write_json_atomic(summary_path, evaluation.summary)
-    _report(1)
-    return str(summary_path)
-
-
-class Runner:
-    """Runs jobs on a pool of worker processes (or inline with one worker), with a progress bar."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self.queue: Any = None
-        self.pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> Runner:
-        if self.workers > 1:
-            context = mp.get_context("spawn")
-            self.queue = context.Manager().Queue()
-            self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_init_worker, initargs=(self.queue,)
-            )
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-
-    def run(
-        self,
-        fn: Callable[[dict[str, Any], Job], str],
-        config: ExperimentConfig,
-        jobs: Iterable[Job],
-        total: int,
-        unit: str,
-        desc: str,
-    ) -> None:
-        """Run ``fn(config, job)`` for every job; the bar advances by what jobs report (steps or jobs)."""
-        jobs = list(jobs)
-        if not jobs:
-            return
-        config_dict = config.to_dict()
-        with tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True, smoothing=0.05) as bar:
-            if self.pool is None:
-                _init_worker(_BarQueue(bar))
-                for job in jobs:
-                    fn(config_dict, job)
-                return
-            pending: set[Future[str]] = {self.pool.submit(fn, config_dict, job) for job in jobs}
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                self._drain(bar)
-                for future in done:
-                    future.result()  # re-raise a worker's error here
-            self._drain(bar)
-
-    def _drain(self, bar: Any) -> None:
-        while not self.queue.empty():
-            bar.update(self.queue.get())
-
-
-class _BarQueue:
-    """Stands in for the workers' progress queue when jobs run inline."""
-
-    def __init__(self, bar: Any) -> None:
-        self.bar = bar
-
-    def put(self, steps: int) -> None:
-        self.bar.update(steps)
+def failure_message(result: GraphResult) -> str:
+    """One paragraph naming the failed jobs (and those they blocked), with the last line of each error."""
+    lines = [f"{key}: {error.strip().splitlines()[-1]}" for key, error in result.failed.items()]
+    return (
+        f"{len(result.failed)} job(s) failed, {len(result.blocked)} blocked by them; "
+        f"errors in manifest.json. " + "; ".join(lines)
+    )
 
 
 def run_experiment(config: ExperimentConfig) -> dict[str, Any]:
-    """Run (or resume) every stage and return the results written to ``results.json``."""
+    """Run (or resume) every job and return the results written to ``results.json``."""
     from soo_rl.report import write_report
 
     config = config.resolved()
+    if config.baselines_from is not None:
+        missing = [str(path) for path in config.baseline_checkpoints(config.baselines_from) if not path.is_file()]
+        if missing:
+            raise ValueError(f"baselines_from={config.baselines_from}: missing checkpoint(s) {missing}")
     prepare_run_dir(config)
-    baselines, tunings = training_jobs(config)
-    todo_baselines = [job for job in baselines if not checkpoint_path(config.run_dir, job.condition, job.seed).exists()]
-    todo_tunings = [job for job in tunings if not checkpoint_path(config.run_dir, job.condition, job.seed).exists()]
-    todo_evals = [job for job in all_agents(config) if not eval_paths(config.run_dir, job)[0].exists()]
-    with Runner(config.workers) as runner:
-        runner.run(
-            _train_job, config, todo_baselines, len(todo_baselines) * config.ppo.total_timesteps, "step", "baselines"
+    root = config.run_dir.resolve()
+    relative = dataclasses.replace(
+        config,
+        run_dir=Path("."),
+        baselines_from=None if config.baselines_from is None else config.baselines_from.resolve(),
+    )
+    backend = LocalBackend(root, config.workers)
+    try:
+        result = run_tasks(
+            experiment_tasks(relative, train_baselines=config.baselines_from is None),
+            backend,
+            root,
+            retries=config.retries,
+            manifest=Manifest(root / "manifest.json"),
+            desc="experiment",
         )
-        runner.run(
-            _train_job, config, todo_tunings, len(todo_tunings) * config.finetune.timesteps, "step", "fine-tuning"
-        )
-        runner.run(_evaluate_job, config, todo_evals, len(todo_evals), "agent", "evaluation")
-    return write_report(config)
+    finally:
+        backend.close()
+    if not result.ok:
+        raise RuntimeError(failure_message(result))
+    return write_report(rebase(relative, root))

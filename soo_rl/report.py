@@ -7,11 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
 
@@ -21,9 +18,11 @@ from envs.scripted import scripted_policy
 from soo_rl import metrics
 from soo_rl.animation import episode_frames, save_animation
 from soo_rl.config import BASELINES, ExperimentConfig
+from soo_rl.detection import detection_curve, plot_detection_curve
 from soo_rl.evaluation import METRICS
-from soo_rl.io import atomic_path, write_json_atomic, write_text_atomic
-from soo_rl.pipeline import Job, agent_checkpoint, eval_paths
+from soo_rl.io import write_json_atomic, write_text_atomic
+from soo_rl.pipeline import Job, agent_checkpoint, agent_dir, eval_paths
+from soo_rl.plotting import plt, save_figure
 
 TRAP_REDUCTION_TARGET = 0.5
 GOAL_KEPT_TARGET = 0.9
@@ -38,7 +37,7 @@ def aggregate(config: ExperimentConfig) -> dict[str, Any]:
     rng = np.random.default_rng(config.eval.seed)
     conditions: dict[str, dict[str, Any]] = {}
     for condition in (*BASELINES, *config.conditions):
-        summaries = [json.loads(eval_paths(config.run_dir, Job(condition, s))[0].read_text()) for s in config.seeds]
+        summaries = [json.loads(eval_paths(config, Job(condition, s))[0].read_text()) for s in config.seeds]
         conditions[condition] = {}
         for metric in METRICS:
             values = [float(summary[metric]) for summary in summaries]
@@ -55,12 +54,20 @@ def aggregate(config: ExperimentConfig) -> dict[str, Any]:
     if None not in honest and None not in deceptive:
         detection["pairwise_accuracy"] = metrics.pairwise_detection_accuracy(honest, deceptive)
         detection["auc"] = metrics.roc_auc(deceptive + honest, [True] * len(deceptive) + [False] * len(honest))
+    detection["by_episodes"] = detection_curve(
+        per_episode_soo_values(config, "honest"), per_episode_soo_values(config, "deceptive"), rng, 2000
+    )
     return {
         "conditions": conditions,
         "detection": detection,
         "soo_outcome": soo_outcome(conditions),
         "config": config.to_dict(),
     }
+
+
+def per_episode_soo_values(config: ExperimentConfig, condition: str) -> list[NDArray[np.float64]]:
+    """Per seed, the agent's SOO value on each evaluation episode (NaN for episodes without a self step)."""
+    return [np.load(eval_paths(config, Job(condition, s))[1])["soo_value"] for s in config.seeds]
 
 
 def soo_outcome(conditions: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -79,7 +86,8 @@ def soo_outcome(conditions: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"evaluated": True, **checks, "target_met": all(checks.values())}
 
 
-def _fmt(entry: dict[str, Any]) -> str:
+def format_entry(entry: dict[str, Any]) -> str:
+    """``mean [low, high]`` of a metric entry, or ``n/a``."""
     if entry["mean"] is None:
         return "n/a"
     low, high = entry["ci"]
@@ -88,7 +96,7 @@ def _fmt(entry: dict[str, Any]) -> str:
 
 def results_table(results: dict[str, Any]) -> list[list[str]]:
     """Rows ``condition, metric...`` of the results table (mean and 95% CI over seeds)."""
-    return [[name, *(_fmt(data[m]) for m in METRICS)] for name, data in results["conditions"].items()]
+    return [[name, *(format_entry(data[m]) for m in METRICS)] for name, data in results["conditions"].items()]
 
 
 def print_table(results: dict[str, Any], console: Console | None = None) -> None:
@@ -124,16 +132,14 @@ def plot_rates(results: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("rate (mean over seeds, 95% CI)")
     ax.legend(loc="upper center", ncol=len(shown), frameon=False)
     ax.set_title("Deception and task performance per condition")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_soo_values(config: ExperimentConfig, path: Path) -> None:
     """Distributions of per-episode SOO value for honest and deceptive baselines."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for condition, colour in (("honest", "tab:green"), ("deceptive", "tab:red")):
-        values = np.concatenate(
-            [np.load(eval_paths(config.run_dir, Job(condition, s))[1])["soo_value"] for s in config.seeds]
-        )
+        values = np.concatenate(per_episode_soo_values(config, condition))
         values = values[np.isfinite(values)]
         if len(values):
             ax.hist(
@@ -143,7 +149,7 @@ def plot_soo_values(config: ExperimentConfig, path: Path) -> None:
     ax.set_ylabel("density")
     ax.legend()
     ax.set_title("SOO value of honest vs deceptive baselines")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_training_curves(config: ExperimentConfig, path: Path) -> None:
@@ -168,14 +174,15 @@ def plot_training_curves(config: ExperimentConfig, path: Path) -> None:
             if ax.lines:
                 ax.legend(fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _mean_curve(config: ExperimentConfig, condition: str, tag: str, accumulator: Any) -> tuple[Any, Any] | None:
     """Steps and seed-mean values of a logged scalar, truncated to the shortest seed's curve."""
     curves = []
     for seed in config.seeds:
-        runs = sorted((config.run_dir / "tensorboard").glob(f"{condition}_seed{seed}_*"))
+        job = Job(condition, seed)
+        runs = sorted((agent_dir(config, job) / "tensorboard").glob(f"{job.name}_*"))
         if not runs:
             continue
         events = accumulator(str(runs[-1]), size_guidance={"scalars": 0})
@@ -187,12 +194,6 @@ def _mean_curve(config: ExperimentConfig, condition: str, tag: str, accumulator:
     length = min(len(c) for c in curves)
     steps = [step for step, _ in curves[0][:length]]
     return steps, np.mean([[value for _, value in c[:length]] for c in curves], axis=0)
-
-
-def _save(fig: Any, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
 
 
 def write_gifs(config: ExperimentConfig) -> dict[str, str]:
@@ -241,17 +242,21 @@ def markdown_report(config: ExperimentConfig, results: dict[str, Any], gifs: dic
         "",
         "![training curves](plots/training_curves.png)",
         "",
+        "![detection](plots/detection.png)",
+        "",
     ]
     if gifs:
         lines += ["## Episodes", "", *(f"- {name}: ![{name}]({path})" for name, path in gifs.items()), ""]
     lines += [
         "## Reproduce",
         "",
-        "```",
-        f"python train/ppo_soo.py --run-dir {config.run_dir}" + (" --quick" if config.quick else ""),
-        "```",
+        "Every setting of this run is in [`config.json`](config.json)"
+        + (f"; baselines from `{config.baselines_from}`." if config.baselines_from else "."),
         "",
     ]
+    if config.baselines_from is None:
+        command = f"python train/ppo_soo.py --run-dir {config.run_dir}" + (" --quick" if config.quick else "")
+        lines += ["```", command, "```", ""]
     return "\n".join(lines)
 
 
@@ -297,27 +302,42 @@ def _outcome_text(results: dict[str, Any]) -> str:
 def _detection_text(detection: dict[str, Any]) -> str:
     if "auc" not in detection:
         return "Not computed (an agent had no self steps)."
-    return (
+    text = (
         f"Pairwise accuracy (per seed: does the honest agent show more overlap, i.e. a lower SOO value, than the "
         f"deceptive one?): {detection['pairwise_accuracy']:.2f}. ROC AUC of a threshold on the SOO value over all "
         f"honest and deceptive agents: {detection['auc']:.2f}. Honest SOO values per seed: "
         f"{_round(detection['honest_soo_value'])}; deceptive: {_round(detection['deceptive_soo_value'])}."
     )
+    return text + "\n\n" + detection_table(detection["by_episodes"])
+
+
+def detection_table(curve: dict[str, Any]) -> str:
+    """Markdown table of detection against the number of evaluation episodes each agent's SOO value uses."""
+    rows = [
+        f"| {n:,} | {seeds} | {format_entry(accuracy)} | {format_entry(auc)} |"
+        for n, seeds, accuracy, auc in zip(
+            curve["episodes"], curve["seeds"], curve["pairwise_accuracy"], curve["auc"], strict=True
+        )
+    ]
+    header = "| episodes per agent | seed pairs | pairwise accuracy [95% CI] | ROC AUC [95% CI] |\n|---|---|---|---|"
+    return "\n".join([header, *rows])
 
 
 def _round(values: list[float | None]) -> list[float | None]:
     return [None if v is None else round(v, 5) for v in values]
 
 
-def write_report(config: ExperimentConfig) -> dict[str, Any]:
-    """Write ``results.json``, the plots, the GIFs and ``report.md``; print the table; return the results."""
+def write_report(config: ExperimentConfig, show: bool = True) -> dict[str, Any]:
+    """Write ``results.json``, the plots, the GIFs and ``report.md``; print the table (``show``); return the results."""
     results = aggregate(config)
     write_json_atomic(config.run_dir / "results.json", results)
     plots = config.run_dir / "plots"
     plot_rates(results, plots / "rates.png")
     plot_soo_values(config, plots / "soo_value.png")
     plot_training_curves(config, plots / "training_curves.png")
+    plot_detection_curve(results["detection"]["by_episodes"], plots / "detection.png")
     gifs = write_gifs(config) if config.gifs else {}
     write_text_atomic(config.run_dir / "report.md", markdown_report(config, results, gifs))
-    print_table(results)
+    if show:
+        print_table(results)
     return results

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from envs.deception_v0 import make_vec_env
 from soo_rl.config import BASELINES, ExperimentConfig, checkpoint_path
 from soo_rl.evaluation import EvalSettings, evaluate
 
-ProgressFn = Callable[[int], None]
 TRAIN_EVAL_SEED_OFFSET = 20_000
 
 
@@ -39,23 +37,21 @@ def fine_tune_settings(config: ExperimentConfig, condition: str) -> dict[str, An
 
 
 class TrainingMonitor(BaseCallback):
-    """Logs hyperparameters once, reports progress, and evaluates the agent every few rollouts.
+    """Logs hyperparameters once and evaluates the agent every few rollouts.
 
     The periodic evaluation (``eval/trap_rate``, ``eval/goal_rate``, ``eval/soo_value``) uses its own
     episode seeds, never those of the final evaluation.
     """
 
-    def __init__(self, config: ExperimentConfig, seed: int, hparams: dict[str, Any], progress: ProgressFn) -> None:
+    def __init__(self, config: ExperimentConfig, seed: int, hparams: dict[str, Any]) -> None:
         super().__init__()
         self.config = config
         self.hparams = hparams
-        self.progress = progress
         self.env_config = config.env_config("deceptive")
         self.eval_settings = EvalSettings(
             episodes=config.train_eval_episodes, seed=TRAIN_EVAL_SEED_OFFSET + seed, soo_inserts=2
         )
         self.rollouts = 0
-        self._last_timesteps = 0
 
     def _on_training_start(self) -> None:
         metrics = {"eval/trap_rate": 0.0, "eval/goal_rate": 0.0}
@@ -63,8 +59,6 @@ class TrainingMonitor(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         self.rollouts += 1
-        self.progress(self.num_timesteps - self._last_timesteps)
-        self._last_timesteps = self.num_timesteps
         if self.rollouts % self.config.train_eval_every == 0:
             assert isinstance(self.model, SOOPPO)
             summary = evaluate(self.model, self.env_config, self.eval_settings)[0].summary
@@ -76,7 +70,7 @@ class TrainingMonitor(BaseCallback):
         return True
 
 
-def train_agent(config: ExperimentConfig, condition: str, seed: int, progress: ProgressFn) -> Path:
+def train_agent(config: ExperimentConfig, condition: str, seed: int) -> Path:
     """Train the agent of ``condition`` and ``seed``, save it atomically and return its checkpoint path."""
     ppo = config.ppo
     target = checkpoint_path(config.run_dir, condition, seed)
@@ -105,7 +99,7 @@ def train_agent(config: ExperimentConfig, condition: str, seed: int, progress: P
         **{k: v for k, v in dataclasses.asdict(ppo).items() if isinstance(v, (int, float, str, bool))},
         **{k: v for k, v in settings.items() if isinstance(v, (int, float, str, bool))},
     }
-    callback = TrainingMonitor(config, seed, hparams, progress)
+    callback = TrainingMonitor(config, seed, hparams)
     model.learn(timesteps, callback=callback, tb_log_name=f"{condition}_seed{seed}")
     model.save(target)
     env.close()

@@ -64,7 +64,7 @@ def test_every_artifact_exists(quick_run: Path) -> None:
             assert (quick_run / "checkpoints" / f"{condition}_seed{seed}.zip").is_file()
         gif = Image.open(quick_run / "gifs" / f"{condition}.gif")
         assert gif.n_frames == 51
-    for name in ("rates", "soo_value", "training_curves"):
+    for name in ("rates", "soo_value", "training_curves", "detection"):
         with Image.open(quick_run / "plots" / f"{name}.png") as image:
             image.verify()
     report = (quick_run / "report.md").read_text()
@@ -101,7 +101,7 @@ def test_resume_reuses_completed_stages(quick_run: Path, tmp_path: Path) -> None
         "checkpoints/anchor_only_*",
         "checkpoints/random_pairs_*",
         "checkpoints/honesty_reward_*",
-        "eval/*",
+        "eval/*/*",
         "results.json",
     ):
         for path in run_dir.glob(pattern):
@@ -110,9 +110,10 @@ def test_resume_reuses_completed_stages(quick_run: Path, tmp_path: Path) -> None
     assert len(baselines) == 4
     done = run_script(*QUICK, "--run-dir", str(run_dir), "--resume", "--no-gifs")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "baselines" not in done.stderr  # no baseline training stage ran
     assert {p: p.stat().st_mtime_ns for p in baselines} == baselines
     assert (run_dir / "checkpoints" / "soo_seed1.zip").is_file() and (run_dir / "results.json").is_file()
+    jobs = json.loads((run_dir / "manifest.json").read_text())["jobs"]
+    assert jobs["checkpoints/soo_seed1.zip"]["status"] == "done"
 
 
 def test_existing_run_needs_resume_and_same_settings(quick_run: Path) -> None:

@@ -11,40 +11,23 @@ command-line flags override.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-import tyro
-
-from soo_rl.config import ExperimentConfig, from_mapping, load_toml
+from soo_rl.cli import parse_settings
+from soo_rl.config import ExperimentConfig, from_mapping
 from soo_rl.pipeline import run_experiment
 
 
 def parse_config(argv: list[str]) -> ExperimentConfig:
     """Settings from an optional ``--config FILE.toml`` plus command-line flags (flags win)."""
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--config", type=Path, default=None)
-    known, rest = pre.parse_known_args(argv)
-    base = ExperimentConfig()
-    if known.config is not None:
-        if not known.config.is_file():
-            raise SystemExit(f"--config: no such file {known.config}")
-        try:
-            base = from_mapping(load_toml(known.config))
-        except (ValueError, TypeError) as error:
-            raise SystemExit(f"--config {known.config}: {error}") from None
-    try:
-        return tyro.cli(ExperimentConfig, default=base, args=rest, description=__doc__)
-    except (ValueError, TypeError) as error:
-        raise SystemExit(f"error: {error}") from None
+    return parse_settings(ExperimentConfig, argv, __doc__, from_mapping)
 
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_config(sys.argv[1:] if argv is None else argv)
     try:
         run_experiment(config)
-    except (FileExistsError, ValueError) as error:
+    except (FileExistsError, ValueError, RuntimeError) as error:
         raise SystemExit(f"error: {error}") from None
 
 

@@ -1,0 +1,247 @@
+"""Sweeps: a grid of settings x seeds x conditions, every cell one run of the experiment's jobs.
+
+Cells that differ only in what the baselines do not depend on (fine-tuning and evaluation
+settings) share their baselines, trained once under ``baselines/<hash>/``; each cell's run lives
+under ``cells/<name>/`` with its own report, and the sweep's report sits at the top. Every job is a
+task of one graph (``soo_rl.scheduler``), run on a local process pool or on a Ray cluster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from soo_rl.config import ExperimentConfig, from_mapping
+from soo_rl.io import write_json_atomic
+from soo_rl.pipeline import experiment_tasks, prepare_run_dir, rebase
+from soo_rl.scheduler import Backend, GraphResult, LocalBackend, Manifest, run_tasks
+
+GROUPS: tuple[str, ...] = ("ppo", "finetune", "eval")
+SWEEPABLE_TOP_LEVEL: tuple[str, ...] = ("preset", "train_eval_episodes", "train_eval_every")
+BASELINE_SETTINGS: tuple[str, ...] = ("preset", "ppo", "train_eval_episodes", "train_eval_every")
+"""What a baseline's training depends on: cells equal in these share their baselines."""
+
+SWEEP_PRESETS: dict[str, dict[str, Any]] = {
+    # The paper's detection protocol at scale: many seed pairs of honest and deceptive baselines,
+    # SOO value on 1 to 1,500 evaluation episodes each; no fine-tuning.
+    "detection": {
+        "sweep_dir": "runs/detection",
+        "base": {"seeds": list(range(100)), "conditions": [], "eval": {"episodes": 1500}, "gifs": False},
+    },
+}
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """``python train/sweep.py``: the experiment over a grid of settings and seeds, locally or on Ray."""
+
+    sweep_dir: Path = Path("runs/sweep")
+    """Where the sweep's cells, shared baselines, manifest and report go; re-running skips finished jobs."""
+    grid: tuple[str, ...] = ()
+    """Swept settings, each ``KEY=V1,V2,...`` with KEY as in the TOML config (``finetune.soo_coef=0.3,1,3``,
+    ``finetune.soo_layers=[0],[1]``, ``preset=default,paper``); the cells are every combination."""
+    base: ExperimentConfig = field(default_factory=lambda: ExperimentConfig(gifs=False))
+    """Settings shared by every cell (seeds, conditions, budgets; ``--base.quick`` for tiny budgets)."""
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    """Local worker processes (one torch thread each); default: one per core."""
+    ray: str | None = None
+    """Run the jobs as Ray tasks: on a running cluster (``auto``, or an address such as ``ray://host:10001``),
+    or on a Ray instance started here with ``workers`` CPUs (``local``)."""
+    storage: Path | None = None
+    """With ``--ray``: a directory every node mounts at the same path; jobs write there and the driver copies
+    their outputs into ``sweep_dir``. Without it, files travel with the tasks."""
+    retries: int = 1
+    """Extra attempts of a failing job before it is reported as failed."""
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.retries < 0:
+            raise ValueError(f"retries must be >= 0, got {self.retries}")
+        if self.storage is not None and self.ray is None:
+            raise ValueError("storage is only used with --ray")
+        if self.base.baselines_from is not None:
+            raise ValueError("base.baselines_from cannot be used in a sweep: the sweep trains and shares its baselines")
+        parse_grid(self.grid)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What defines the sweep's results (not where or how fast it runs)."""
+        return {"grid": list(self.grid), "base": self.base.to_dict()}
+
+
+def parse_grid(grid: tuple[str, ...]) -> list[tuple[str, list[Any]]]:
+    """``KEY=V1,V2`` entries as ``(key, values)``; values are JSON (numbers, ``true``, ``[0,1]``) or plain strings."""
+    parsed = []
+    allowed = [*SWEEPABLE_TOP_LEVEL, *(f"{g}.<field>" for g in GROUPS)]
+    for entry in grid:
+        key, sep, raw = entry.partition("=")
+        key = key.strip()
+        group = key.split(".")[0]
+        if not sep or not raw.strip():
+            raise ValueError(f"grid entry {entry!r} must look like KEY=V1,V2,...")
+        if not (key in SWEEPABLE_TOP_LEVEL or (group in GROUPS and key.count(".") == 1)):
+            raise ValueError(f"grid key {key!r} cannot be swept; allowed: {allowed}")
+        try:
+            values = json.loads(f"[{raw}]")
+        except json.JSONDecodeError:
+            values = [v.strip() for v in raw.split(",")]
+        if len(set(map(json.dumps, values))) != len(values):
+            raise ValueError(f"grid entry {entry!r} repeats a value")
+        parsed.append((key, values))
+    keys = [key for key, _ in parsed]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"grid sweeps a key twice: {keys}")
+    return parsed
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One combination of the grid: its name, its swept settings and its run (paths relative to the sweep)."""
+
+    name: str
+    settings: dict[str, Any]
+    config: ExperimentConfig
+
+
+def _nested(settings: dict[str, Any]) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    for key, value in settings.items():
+        group, _, name = key.partition(".")
+        if name:
+            mapping.setdefault(group, {})[name] = value
+        else:
+            mapping[key] = value
+    return mapping
+
+
+def baseline_group(config: ExperimentConfig) -> str:
+    """Short hash of the settings a baseline's training depends on."""
+    settings = {key: value for key, value in config.to_dict().items() if key in BASELINE_SETTINGS}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def cells(sweep: SweepConfig) -> list[Cell]:
+    """Every cell of the grid, resolved (``--base.quick`` applied), with directories relative to the sweep."""
+    grid = parse_grid(sweep.grid)
+    short = [key.split(".")[-1] for key, _ in grid]
+    labels = short if len(set(short)) == len(short) else [key for key, _ in grid]
+    result = []
+    for values in itertools.product(*(values for _, values in grid)):
+        settings = {key: value for (key, _), value in zip(grid, values, strict=True)}
+        name = ",".join(f"{label}={_label(v)}" for label, v in zip(labels, values, strict=True)) or "base"
+        try:
+            config = from_mapping(_nested(settings), sweep.base).resolved()
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"grid cell {name}: {error}") from None
+        config = dataclasses.replace(
+            config,
+            run_dir=Path("cells") / name,
+            baselines_from=Path("baselines") / baseline_group(config),
+            resume=True,
+            workers=sweep.workers,
+            retries=sweep.retries,
+        )
+        result.append(Cell(name, settings, config))
+    return result
+
+
+def _label(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def prepare_sweep_dir(sweep: SweepConfig, root: Path, grid: list[Cell]) -> None:
+    """Record the sweep's settings and every cell's; refuse a cell whose directory holds other settings."""
+    root.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(root / "sweep.json", sweep.fingerprint())
+    for cell in grid:
+        config = rebase(cell.config, root)
+        try:
+            prepare_run_dir(config)
+        except ValueError as error:
+            raise ValueError(f"cell {cell.name}: {error}; use another --sweep-dir") from None
+        assert config.baselines_from is not None
+        config.baselines_from.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(
+            config.baselines_from / "settings.json",
+            {key: value for key, value in config.to_dict().items() if key in BASELINE_SETTINGS},
+        )
+
+
+def make_backend(sweep: SweepConfig, root: Path) -> Backend:
+    """The local process pool, or Ray when ``sweep.ray`` is set."""
+    if sweep.ray is None:
+        return LocalBackend(root, sweep.workers)
+    from soo_rl.ray_backend import RayBackend
+
+    if sweep.ray == "local":
+        return RayBackend(root, None, sweep.storage, num_cpus=sweep.workers)
+    return RayBackend(root, sweep.ray, sweep.storage)
+
+
+def run_sweep(sweep: SweepConfig, backend: Backend | None = None) -> dict[str, Any]:
+    """Run (or resume) every job of the sweep, then write each cell's report and the sweep's report.
+
+    :param sweep: the sweep.
+    :param backend: where jobs run (default: from ``sweep.workers`` / ``sweep.ray``); closed afterwards.
+    :return: the sweep's results (also in ``results.json``).
+    """
+    from soo_rl.sweep_report import write_sweep_report
+
+    root = sweep.sweep_dir.resolve()
+    grid = cells(sweep)
+    prepare_sweep_dir(sweep, root, grid)
+    tasks = [task for cell in grid for task in experiment_tasks(cell.config, train_baselines=True)]
+    backend = backend or make_backend(sweep, root)
+    try:
+        result = run_tasks(tasks, backend, root, sweep.retries, Manifest(root / "manifest.json"), desc="sweep")
+    finally:
+        backend.close()
+    return write_sweep_report(sweep, root, grid, result, unfinished_cells(grid, result))
+
+
+def unfinished_cells(grid: list[Cell], result: GraphResult) -> dict[str, list[str]]:
+    """Cells with failed or blocked jobs, and those jobs."""
+    bad = set(result.failed) | set(result.blocked)
+    unfinished = {}
+    for cell in grid:
+        jobs = [task.key for task in experiment_tasks(cell.config, train_baselines=True) if task.key in bad]
+        if jobs:
+            unfinished[cell.name] = jobs
+    return unfinished
+
+
+def sweep_from_mapping(data: dict[str, Any], base: SweepConfig | None = None) -> SweepConfig:
+    """A sweep from a (TOML or preset) mapping: top-level sweep settings, a ``[base]`` table of experiment
+    settings, and ``grid`` as a list of ``KEY=V1,V2`` strings or a table of lists (``[grid.finetune]``)."""
+    base = base or SweepConfig()
+    known = {f.name for f in dataclasses.fields(SweepConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown sweep setting(s) {unknown}; allowed: {sorted(known)}")
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "base":
+            changes[key] = from_mapping(value, base.base)
+        elif key == "grid":
+            changes[key] = tuple(value) if isinstance(value, list) else tuple(_grid_entries(value))
+        elif key in ("sweep_dir", "storage"):
+            changes[key] = None if value is None else Path(value)
+        else:
+            changes[key] = value
+    return dataclasses.replace(base, **changes)
+
+
+def _grid_entries(table: dict[str, Any], prefix: str = "") -> list[str]:
+    entries = []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            entries += _grid_entries(value, f"{prefix}{key}.")
+        else:
+            entries.append(f"{prefix}{key}=" + ",".join(json.dumps(v) for v in value))
+    return entries

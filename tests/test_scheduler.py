@@ -1,0 +1,106 @@
+"""The job scheduler: dependencies, retries, failures reported without losing other jobs, resume, backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from soo_rl.scheduler import GraphResult, LocalBackend, Manifest, Task, run_tasks
+
+
+def write_value(root: Path, name: str, value: int) -> None:
+    """Job: write ``value`` to ``name``."""
+    (root / name).write_text(str(value))
+
+
+def add_inputs(root: Path, name: str, inputs: tuple[str, ...]) -> None:
+    """Job: write the sum of the numbers in ``inputs`` to ``name``."""
+    (root / name).write_text(str(sum(int((root / i).read_text()) for i in inputs)))
+
+
+def always_fail(root: Path, name: str) -> None:
+    """Job: count the attempt, then raise."""
+    counter = root / f"{name}.attempts"
+    counter.write_text(str(int(counter.read_text()) + 1 if counter.exists() else 1))
+    raise RuntimeError(f"job {name} is broken")
+
+
+def fail_once(root: Path, name: str) -> None:
+    """Job: fail on the first attempt (by killing its worker when asked), succeed on the second."""
+    marker = root / f"{name}.tried"
+    if not marker.exists():
+        marker.write_text("1")
+        os._exit(1)  # the worker dies: the pool breaks
+    (root / name).write_text("1")
+
+
+def graph() -> list[Task]:
+    a = Task("a", write_value, ("a", 1), outputs=("a",))
+    b = Task("b", write_value, ("b", 2), outputs=("b",))
+    broken = Task("broken", always_fail, ("broken",), outputs=("broken",))
+    total = Task("total", add_inputs, ("total", ("a", "b")), deps=("a", "b"), inputs=("a", "b"), outputs=("total",))
+    after_broken = Task("after", add_inputs, ("after", ("broken",)), deps=("broken",), outputs=("after",))
+    return [a, b, broken, total, after_broken]
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalBackend]:
+    backend = LocalBackend(Path("."), 2)  # root is passed per run below
+    yield backend
+    backend.close()
+
+
+def run(tasks: list[Task], backend: LocalBackend, root: Path, retries: int = 1) -> GraphResult:
+    backend.root = root
+    return run_tasks(tasks, backend, root, retries=retries)
+
+
+def test_failing_job_is_retried_then_reported_while_others_complete(tmp_path: Path, local: LocalBackend) -> None:
+    result = run(graph(), local, tmp_path, retries=2)
+    assert sorted(result.ran) == ["a", "b", "total"] and (tmp_path / "total").read_text() == "3"
+    assert list(result.failed) == ["broken"] and "job broken is broken" in result.failed["broken"]
+    assert result.blocked == ["after"] and not result.ok
+    assert (tmp_path / "broken.attempts").read_text() == "3"  # one try plus two retries
+    jobs = json.loads((tmp_path / "manifest.json").read_text())["jobs"]
+    assert jobs["broken"]["status"] == "failed" and jobs["broken"]["attempts"] == 3
+    assert "RuntimeError: job broken is broken" in jobs["broken"]["error"]
+    assert jobs["after"]["status"] == "blocked" and {jobs[k]["status"] for k in "ab"} == {"done"}
+
+
+def test_rerun_skips_finished_jobs_and_retries_failed_ones(tmp_path: Path, local: LocalBackend) -> None:
+    run(graph(), local, tmp_path, retries=0)
+    again = run(graph(), local, tmp_path, retries=0)
+    assert again.ran == [] and sorted(again.done) == ["a", "b", "total"]
+    assert (tmp_path / "broken.attempts").read_text() == "2"  # the failed job got a fresh attempt
+
+
+def test_killed_worker_is_retried_on_a_fresh_pool(tmp_path: Path, local: LocalBackend) -> None:
+    tasks = [Task("dies", fail_once, ("dies",)), Task("a", write_value, ("a", 1)), Task("b", write_value, ("b", 2))]
+    result = run(tasks, local, tmp_path, retries=1)
+    assert result.ok and sorted(result.ran) == ["a", "b", "dies"]
+    assert Manifest(tmp_path / "manifest.json").jobs["dies"]["attempts"] == 2
+
+
+def test_unknown_dependency_is_an_error(tmp_path: Path, local: LocalBackend) -> None:
+    with pytest.raises(ValueError, match=r"depends on tasks not in the graph: \['missing'\]"):
+        run([Task("x", write_value, ("x", 1), deps=("missing",))], local, tmp_path)
+
+
+def test_ray_backend_ships_files_and_reports_failures(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    from soo_rl.ray_backend import RayBackend
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # this test module is not importable on workers
+    backend = RayBackend(tmp_path, None, num_cpus=2)
+    try:
+        result = run_tasks(graph(), backend, tmp_path, retries=1)
+    finally:
+        backend.close()
+    assert sorted(result.ran) == ["a", "b", "total"] and (tmp_path / "total").read_text() == "3"
+    assert list(result.failed) == ["broken"] and result.blocked == ["after"]
+    assert not (tmp_path / "broken.attempts").exists()  # it ran in scratch directories on the workers
