@@ -2,7 +2,9 @@
 
 The 8 jobs are the baseline trainings of a 4-seed sweep (honest and deceptive per seed) with a
 shortened budget (``--timesteps`` per job), run through the same scheduler and task functions as
-``train/sweep.py``; every case starts from an empty directory and includes starting its workers.
+``train/sweep.py``; every case starts from an empty directory. Timing starts once the backend exists
+(the Ray case joins a freshly started local cluster, as ``--ray`` joins a running one), and includes
+starting the worker processes and importing torch in them.
 
 Goals: 2 workers at least 1.7x faster than 1; Ray within 15% of the 2-worker local pool.
 Run: ``python bench/sweep_scaling.py`` (needs the ``ray`` extra for the third case).
@@ -35,11 +37,12 @@ def sweep_tasks(timesteps: int) -> list[Task]:
 
 
 def timed(make_backend: Callable[[Path], Backend], tasks: list[Task]) -> float:
-    """Seconds to run ``tasks`` from scratch on a fresh backend (worker start-up included)."""
+    """Seconds to run ``tasks`` from scratch on a fresh backend: from the moment the backend exists (a Ray
+    cluster is running, a process pool is created) to the last job's end, worker processes' start included."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        start = time.perf_counter()
         backend = make_backend(root)
+        start = time.perf_counter()
         try:
             result = run_tasks(tasks, backend, root, retries=0)
         finally:

@@ -89,7 +89,9 @@ class RayBackend:
         return ref
 
     def wait(self, handles: Sequence[Any], timeout: float) -> list[tuple[Any, Outcome]]:
-        ready, _ = self.ray.wait(list(handles), num_returns=len(handles), timeout=timeout)
+        ready, rest = self.ray.wait(list(handles), num_returns=1, timeout=timeout)
+        if ready and rest:  # collect every other task that has finished too
+            ready += self.ray.wait(rest, num_returns=len(rest), timeout=0)[0]
         finished: list[tuple[Any, Outcome]] = []
         for ref in ready:
             task = self._tasks.pop(ref)
