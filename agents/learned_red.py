@@ -117,6 +117,7 @@ def train_red(
     env_kwargs: Mapping[str, Any] | None = None,
     tensorboard_log: str | Path | None = None,
     callback: BaseCallback | None = None,
+    tb_log_name: str = "red",
 ) -> SOOPPO:
     """Train a red from scratch with PPO on red's reward against a fixed blue.
 
@@ -128,13 +129,14 @@ def train_red(
     :param seed: seed of the model and of the training episodes.
     :param preset: environment preset.
     :param env_kwargs: other ``DeceptionConfig`` fields.
-    :param tensorboard_log: TensorBoard folder (run name ``red``).
+    :param tensorboard_log: TensorBoard folder.
     :param callback: SB3 callback for ``learn``.
+    :param tb_log_name: TensorBoard run name.
     """
     timesteps = settings.total_timesteps if timesteps is None else timesteps
     check_int("timesteps", timesteps, 1)
     model = new_model(RED, settings, seed, blue, preset, env_kwargs, tensorboard_log)
-    model.learn(timesteps, callback=callback, tb_log_name="red")
+    model.learn(timesteps, callback=callback, tb_log_name=tb_log_name)
     return model
 
 

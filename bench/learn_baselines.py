@@ -15,15 +15,14 @@ Targets: deceptive trap >= 0.8 and goal >= 0.8; honest trap <= 0.2 and goal >= 0
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from common import add_training_arguments, parse_assignments, ppo_settings
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
@@ -129,40 +128,17 @@ def evaluate(model: SOOPPO, mode: str, episodes: int, seed: int, env_overrides: 
     }
 
 
-def parse_assignments(items: list[str]) -> dict[str, Any]:
-    """Parse ``KEY=VALUE`` strings; values are Python literals where possible, else strings."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise SystemExit(f"expected KEY=VALUE, got {item!r}")
-        try:
-            out[key] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            out[key] = raw
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--modes", nargs="+", choices=REWARD_MODES, default=["honest", "deceptive"])
-    parser.add_argument("--episodes", type=int, default=1000, help="evaluation episodes per agent")
-    parser.add_argument("--timesteps", type=int, default=None, help="override PPOSettings.total_timesteps")
-    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override PPOSettings fields")
     parser.add_argument("--env", nargs="*", default=[], metavar="FIELD=VALUE", help="override env config fields")
-    parser.add_argument("--max-minutes", type=float, default=10.0, help="wall-time budget per baseline")
     parser.add_argument("--log-every", type=int, default=0, help="print training outcomes every N rollouts")
-    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    add_training_arguments(parser, max_minutes=10.0)
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
-    overrides = parse_assignments(args.set)
-    if args.timesteps is not None:
-        overrides["total_timesteps"] = args.timesteps
-    if "net_arch" in overrides:
-        overrides["net_arch"] = tuple(overrides["net_arch"])
-    settings = dataclasses.replace(PPOSettings(), **overrides)
+    settings = ppo_settings(PPOSettings(), args)
     env_overrides = parse_assignments(args.env)
     make_config(PRESET, **env_overrides)  # validate early
     print(f"settings: {settings}")

@@ -18,11 +18,11 @@ import argparse
 import dataclasses
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from common import add_training_arguments, ppo_settings
 
 from agents.batch_policy import ModelPolicy
 from agents.learned_red import RED_SETTINGS, evaluate_red, train_red
@@ -36,17 +36,6 @@ EVAL_SEED_OFFSET = 1_000_003
 """Evaluation episodes use seed ``EVAL_SEED_OFFSET + training seed``, never a training seed."""
 MIN_FOLLOW = 0.5
 MIN_GOAL = 0.5
-
-
-def parse_assignments(items: list[str]) -> dict[str, Any]:
-    """Parse ``KEY=VALUE`` strings; values are Python literals."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise SystemExit(f"expected KEY=VALUE, got {item!r}")
-        out[key] = json.loads(raw) if raw.startswith("[") else type_of(raw)
-    return out
 
 
 def type_of(raw: str) -> Any:
@@ -70,20 +59,11 @@ def row_text(name: str, seed: int | str, metrics: dict[str, float], wall: float 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--episodes", type=int, default=1000, help="evaluation episodes per agent")
-    parser.add_argument("--timesteps", type=int, default=None, help="override the settings' total_timesteps")
-    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override PPOSettings fields")
-    parser.add_argument("--max-minutes", type=float, default=5.0, help="training wall-time budget per red")
-    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    add_training_arguments(parser, max_minutes=5.0)
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
-    overrides = parse_assignments(args.set)
-    if args.timesteps is not None:
-        overrides["total_timesteps"] = args.timesteps
-    if "net_arch" in overrides:
-        overrides["net_arch"] = tuple(overrides["net_arch"])
-    settings = dataclasses.replace(RED_SETTINGS, **overrides)
+    settings = ppo_settings(RED_SETTINGS, args)
     config = make_config(PRESET)
     print(f"settings: {settings}")
     print(f"blue: scripted {BLUE}; preset {PRESET}; {args.episodes} evaluation episodes per agent")

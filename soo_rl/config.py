@@ -5,18 +5,22 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from agents.hyperparams import PPOSettings
 from envs.config import PRESETS, make_config
 from envs.validation import check_choice, check_float, check_int
-from envs.variants import HELD_OUT_VARIANTS
+from envs.variants import HELD_OUT_VARIANTS, VARIANTS
 from soo_rl.distances import DISTANCE_KINDS, DistanceKind
 from soo_rl.evaluation import EvalSettings
 
 BASELINES: tuple[str, ...] = ("honest", "deceptive")
 FINE_TUNINGS: tuple[str, ...] = ("soo", "anchor_only", "random_pairs", "honesty_reward")
 CONDITIONS: tuple[str, ...] = BASELINES + FINE_TUNINGS
+RED = "red"
+"""Name of a learned red's checkpoints (``red_seed<N>.zip``, beside the baselines)."""
+RedKind = Literal["scripted", "learned"]
+RED_KINDS: tuple[str, ...] = ("scripted", "learned")
 TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in HELD_OUT_VARIANTS)
 """Worlds agents may be trained in; the held-out variants are for evaluation only."""
 
@@ -66,6 +70,11 @@ class ExperimentConfig:
     """Fine-tuning conditions to run from each deceptive baseline (the two baselines always run)."""
     preset: str = "default"
     """World the agents are trained and evaluated in (``default``, ``paper`` or ``awareness``)."""
+    red: RedKind = "scripted"
+    """Red opponent of every blue: the SPEC's scripted follower, or a red trained with PPO on red's reward
+    against the scripted honest blue (one per seed, before the baselines; ``agents/learned_red.py``)."""
+    red_timesteps: int = 150_000
+    """PPO steps of a learned red."""
     ppo: PPOSettings = field(default_factory=PPOSettings)
     """PPO settings of the baselines (fine-tuning reuses them, with its own budget and learning rate)."""
     finetune: FineTuneSettings = field(default_factory=FineTuneSettings)
@@ -99,6 +108,8 @@ class ExperimentConfig:
             check_int("seeds[...]", seed, 0)
         for condition in self.conditions:
             check_choice("conditions[...]", condition, FINE_TUNINGS)
+        check_choice("red", self.red, RED_KINDS)
+        check_int("red_timesteps", self.red_timesteps, 1)
         check_int("workers", self.workers, 1)
         check_int("retries", self.retries, 0)
         check_int("train_eval_episodes", self.train_eval_episodes, 1)
@@ -113,9 +124,14 @@ class ExperimentConfig:
         """The world for a given reward mode."""
         return make_config(self.preset, reward_mode=reward_mode)
 
+    def variant_config(self, variant: str) -> Any:
+        """A held-out variant of the run's world (its changes applied to the run's preset), deceptive reward."""
+        return make_config(self.preset, reward_mode="deceptive", **VARIANTS[variant])
+
     def baseline_checkpoints(self, run_dir: Path) -> list[Path]:
         """Checkpoint paths of every baseline in ``run_dir``."""
-        return [checkpoint_path(run_dir, mode, seed) for mode in BASELINES for seed in self.seeds]
+        reds = (RED,) if self.red == "learned" else ()
+        return [checkpoint_path(run_dir, mode, seed) for mode in (*reds, *BASELINES) for seed in self.seeds]
 
     def resolved(self) -> ExperimentConfig:
         """The settings actually run: ``quick`` shrinks every budget."""
@@ -126,7 +142,8 @@ class ExperimentConfig:
             self,
             ppo=ppo,
             finetune=dataclasses.replace(self.finetune, timesteps=2048),
-            eval=dataclasses.replace(self.eval, episodes=100, soo_inserts=2),
+            red_timesteps=4096,
+            eval=dataclasses.replace(self.eval, episodes=100, soo_inserts=2, variant_episodes=100, probe_episodes=50),
             train_eval_episodes=20,
             train_eval_every=2,
             bootstrap_resamples=1000,
@@ -142,21 +159,28 @@ def checkpoint_path(run_dir: Path, condition: str, seed: int) -> Path:
     return run_dir / "checkpoints" / f"{condition}_seed{seed}.zip"
 
 
+def red_checkpoint(config: ExperimentConfig, seed: int) -> Path:
+    """Where the learned red of ``seed`` is saved (with the baselines, which train against it)."""
+    return checkpoint_path(config.baselines_from or config.run_dir, RED, seed)
+
+
+def reject_unknown(data: dict[str, Any], settings: type, prefix: str = "", label: str = "setting") -> None:
+    """Raise a ``ValueError`` naming every key of ``data`` that is not a field of the dataclass ``settings``."""
+    known = sorted(f.name for f in dataclasses.fields(settings))
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {label}(s) {[prefix + key for key in unknown]}; allowed: {known}")
+
+
 def from_mapping(data: dict[str, Any], base: ExperimentConfig | None = None) -> ExperimentConfig:
     """Build a config from a (TOML or JSON) mapping, rejecting unknown keys by name."""
     base = base or ExperimentConfig()
     groups = {"ppo": PPOSettings, "finetune": FineTuneSettings, "eval": EvalSettings}
-    known = {f.name for f in dataclasses.fields(ExperimentConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"unknown setting(s) {unknown}; allowed: {sorted(known)}")
+    reject_unknown(data, ExperimentConfig)
     changes: dict[str, Any] = {}
     for key, value in data.items():
         if key in groups:
-            group_fields = {f.name: f for f in dataclasses.fields(groups[key])}
-            bad = sorted(set(value) - set(group_fields))
-            if bad:
-                raise ValueError(f"unknown setting(s) {[f'{key}.{b}' for b in bad]}; allowed: {sorted(group_fields)}")
+            reject_unknown(value, groups[key], prefix=f"{key}.")
             changes[key] = dataclasses.replace(getattr(base, key), **{k: _coerce(v) for k, v in value.items()})
         elif key in ("run_dir", "baselines_from"):
             changes[key] = None if value is None else Path(value)

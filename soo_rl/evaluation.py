@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ from envs.rollout import Trajectories, rollout
 from envs.scripted import BatchPolicy, scripted_policy
 from soo_rl import metrics
 from soo_rl.pairs import OtherSlots
+from soo_rl.probe import NotEnoughSelfStepsError, probe_awareness
 
 METRICS: tuple[str, ...] = (
     "trap_rate",
@@ -26,6 +28,7 @@ METRICS: tuple[str, ...] = (
     "soo_value",
     "behaviour_distance",
     "blind_trap_rate",
+    "awareness_r2",
 )
 
 
@@ -41,6 +44,10 @@ class EvalSettings:
     """K: inserted other-observations per self step for the SOO value."""
     deceptive_cosine: float = 0.5
     """Cosine threshold of the deceptive-step rate."""
+    variant_episodes: int = 1000
+    """Episodes per held-out variant (``envs/variants.py``) for the generalisation matrix (0: skip)."""
+    probe_episodes: int = 200
+    """Episodes of each of the probe's fit and score sets (seeds ``seed + 1`` and ``seed + 2``; 0: skip)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,7 @@ def evaluate(
         "soo_value": float(np.nanmean(per_step)) if np.isfinite(per_step).any() else float("nan"),
         "behaviour_distance": float("nan"),
         "blind_trap_rate": metrics.trap_rate(blind),
+        "awareness_r2": awareness_r2(model, config, settings, red),
     }
     if honest_model is not None:
         flat_obs = traj.blue_obs.reshape(-1, traj.blue_obs.shape[-1])
@@ -100,6 +108,42 @@ def evaluate(
         reference = moves.reshape(traj.moves[:, :, BLUE_INDEX].shape)
         summary["behaviour_distance"] = metrics.behaviour_distance(traj.moves[:, :, BLUE_INDEX], reference)
     return Evaluation(traj.final_trapped.copy(), traj.blue_at_goal.copy(), honest, soo_per_episode, summary), traj
+
+
+def awareness_r2(model: SOOPPO, config: DeceptionConfig, settings: EvalSettings, red: BatchPolicy) -> float:
+    """Held-out R^2 of the linear probe decoding red's position from the agent's activations on other
+    observations (``soo_rl.probe``); NaN when skipped or when the agent never loses sight of red."""
+    if settings.probe_episodes == 0:
+        return float("nan")
+    try:
+        probe = probe_awareness(
+            model, config, settings.probe_episodes, settings.seed + 1, settings.seed + 2, red_policy=red
+        )
+    except NotEnoughSelfStepsError:
+        return float("nan")
+    return probe["r2"]
+
+
+def outcome_rates(
+    model: SOOPPO,
+    worlds: dict[str, DeceptionConfig],
+    red_for: Callable[[DeceptionConfig], BatchPolicy],
+    episodes: int,
+    seed: int,
+) -> dict[str, float]:
+    """Trap and goal rate of ``model`` (deterministic) in each world: ``{"<world>/trap_rate": ..., ...}``.
+
+    :param worlds: name to world (e.g. the held-out variants).
+    :param red_for: red's policy in a world.
+    :param episodes: seeded episodes per world.
+    :param seed: seed of the episodes (the same for every agent).
+    """
+    rates = {}
+    for name, world in worlds.items():
+        traj = rollout(world, red_for(world), ModelPolicy(model), episodes, seed=seed)
+        rates[f"{name}/trap_rate"] = metrics.trap_rate(traj)
+        rates[f"{name}/goal_rate"] = metrics.goal_rate(traj)
+    return rates
 
 
 def blind_policy(policy: BatchPolicy, slots: OtherSlots) -> BatchPolicy:

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from agents.soo_ppo import SOOPPO
-from soo_rl.config import BASELINES, ExperimentConfig, checkpoint_path, from_mapping
-from soo_rl.evaluation import evaluate
+from envs.variants import HELD_OUT_VARIANTS
+from soo_rl.config import BASELINES, RED, ExperimentConfig, checkpoint_path, from_mapping, red_checkpoint
+from soo_rl.evaluation import evaluate, outcome_rates
 from soo_rl.io import atomic_path, write_json_atomic
 from soo_rl.scheduler import GraphResult, LocalBackend, Manifest, Task, run_tasks
-from soo_rl.training import train_agent
+from soo_rl.training import learned_red, red_policy, train_agent
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def agent_checkpoint(config: ExperimentConfig, job: Job) -> Path:
 
 def eval_fingerprint(config: ExperimentConfig) -> str:
     """Short hash of what an evaluation depends on besides the checkpoints (world and evaluation settings)."""
-    settings = {"preset": config.preset, "eval": dataclasses.asdict(config.eval)}
+    settings = {"preset": config.preset, "red": config.red, "eval": dataclasses.asdict(config.eval)}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
 
@@ -90,7 +91,15 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
     job = Job(condition, seed)
     model = SOOPPO.load(agent_checkpoint(config, job), device="cpu")
     honest = SOOPPO.load(agent_checkpoint(config, Job("honest", seed)), device="cpu")
-    evaluation, _ = evaluate(model, config.env_config("deceptive"), config.eval, honest_model=honest)
+    world = config.env_config("deceptive")
+    red = learned_red(config, seed)
+    evaluation, _ = evaluate(model, world, config.eval, red_policy(world, red), honest_model=honest)
+    if config.eval.variant_episodes:
+        variants = {name: config.variant_config(name) for name in HELD_OUT_VARIANTS}
+        rates = outcome_rates(
+            model, variants, lambda w: red_policy(w, red), config.eval.variant_episodes, config.eval.seed
+        )
+        evaluation.summary.update({f"variant/{key}": value for key, value in rates.items()})
     summary_path, arrays_path = eval_paths(config, job)
     with atomic_path(arrays_path) as tmp:
         np.savez(
@@ -111,37 +120,30 @@ def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Ta
     """
     config_dict = config.to_dict()
     baseline_dict = {**config_dict, "run_dir": str(agent_dir(config, Job("honest", 0))), "baselines_from": None}
+    reds = {seed: (str(red_checkpoint(config, seed)),) if config.red == "learned" else () for seed in config.seeds}
     tasks: list[Task] = []
+
+    def train(job: Job, args: dict[str, Any], inputs: tuple[str, ...]) -> None:
+        key = str(checkpoint_path(Path(args["run_dir"]), job.condition, job.seed))
+        board = str(Path(args["run_dir"]) / "tensorboard" / f"{job.name}_*")
+        tasks.append(Task(key, train_task, (args, job.condition, job.seed), inputs, inputs, (board, key)))
+
     for job in all_agents(config):
-        if job.condition in BASELINES and not train_baselines:
-            continue
-        base = agent_dir(config, job)
-        deps = () if job.condition in BASELINES else (str(agent_checkpoint(config, Job("deceptive", job.seed))),)
-        tasks.append(
-            Task(
-                key=str(agent_checkpoint(config, job)),
-                fn=train_task,
-                args=(baseline_dict if job.condition in BASELINES else config_dict, job.condition, job.seed),
-                deps=deps,
-                inputs=deps,
-                outputs=(str(base / "tensorboard" / f"{job.name}_*"), str(agent_checkpoint(config, job))),
-            )
-        )
-    trained = {task.key for task in tasks}
+        if job.condition in BASELINES and train_baselines:
+            if job.condition == BASELINES[0] and reds[job.seed]:
+                train(Job(RED, job.seed), baseline_dict, ())
+            train(job, baseline_dict, reds[job.seed])
+        elif job.condition not in BASELINES:
+            train(job, config_dict, (str(agent_checkpoint(config, Job("deceptive", job.seed))), *reds[job.seed]))
     for job in all_agents(config):
-        checkpoints = tuple(dict.fromkeys(str(agent_checkpoint(config, j)) for j in (job, Job("honest", job.seed))))
+        agents = (str(agent_checkpoint(config, job)), str(agent_checkpoint(config, Job("honest", job.seed))))
+        inputs = tuple(dict.fromkeys((*agents, *reds[job.seed])))
         summary, arrays = eval_paths(config, job)
-        tasks.append(
-            Task(
-                key=str(summary),
-                fn=evaluate_task,
-                args=(config_dict, job.condition, job.seed),
-                deps=tuple(c for c in checkpoints if c in trained),
-                inputs=checkpoints,
-                outputs=(str(arrays), str(summary)),
-            )
-        )
-    return tasks
+        args = (config_dict, job.condition, job.seed)
+        tasks.append(Task(str(summary), evaluate_task, args, inputs, inputs, (str(arrays), str(summary))))
+    # Inputs made by jobs of this graph are its dependencies; the others (reused baselines) exist already.
+    trained = {task.key for task in tasks}
+    return [dataclasses.replace(task, deps=tuple(d for d in task.deps if d in trained)) for task in tasks]
 
 
 def prepare_run_dir(config: ExperimentConfig) -> None:
@@ -153,14 +155,23 @@ def prepare_run_dir(config: ExperimentConfig) -> None:
                 f"{config.run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
             )
         previous = json.loads(saved.read_text())
-        current, defaults = config.to_dict(), ExperimentConfig().to_dict()
-        ignored = {"resume", "workers", "retries", "gifs"}
         # A setting added after the run started counts as unchanged if it has its default value.
-        changed = sorted(k for k in current if k not in ignored and previous.get(k, defaults[k]) != current[k])
+        previous = _with_defaults(previous, ExperimentConfig().to_dict())
+        current = config.to_dict()
+        ignored = {"resume", "workers", "retries", "gifs"}
+        changed = sorted(k for k in current if k not in ignored and previous[k] != current[k])
         if changed:
             raise ValueError(f"--resume with settings that differ from the run's config.json: {changed}")
     config.run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(saved, config.to_dict())
+
+
+def _with_defaults(saved: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(defaults)
+    for key, value in saved.items():
+        is_group = isinstance(value, dict) and isinstance(defaults.get(key), dict)
+        merged[key] = _with_defaults(value, defaults[key]) if is_group else value
+    return merged
 
 
 def failure_message(result: GraphResult) -> str:

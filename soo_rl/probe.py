@@ -33,6 +33,10 @@ DEFAULT_ALPHAS: tuple[float, ...] = (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4)
 diagonal ``n`` (the number of samples): the grid spans from no shrinkage to strong shrinkage."""
 
 
+class NotEnoughSelfStepsError(ValueError):
+    """The agent (almost) never loses sight of red, so there are no other observations to probe."""
+
+
 @dataclass(frozen=True)
 class RidgeProbe:
     """A fitted linear probe: ``predict(x) = ((x - mean) / scale) @ coef + intercept``."""
@@ -189,7 +193,9 @@ def other_activations(
     finally:
         policy.set_training_mode(was_training)
     if not features:
-        raise ValueError(f"the {episodes} episodes of seed {seed} have no step in which blue does not see red")
+        raise NotEnoughSelfStepsError(
+            f"the {episodes} episodes of seed {seed} have no step in which blue does not see red"
+        )
     return np.concatenate(features), np.concatenate(targets), groups.numpy()
 
 
@@ -233,6 +239,9 @@ def probe_awareness(
         raise ValueError(f"episodes must be >= folds={folds} to cross-validate alpha, got {episodes}")
     fit_x, fit_y, fit_groups = other_activations(model, config, episodes, fit_seed, inserts, red_policy)
     score_x, score_y, _ = other_activations(model, config, episodes, score_seed, inserts, red_policy)
+    with_self_steps = len(np.unique(fit_groups))
+    if len(candidates) > 1 and with_self_steps < folds:
+        raise NotEnoughSelfStepsError(f"only {with_self_steps} fit episodes have a self step (folds={folds})")
     alpha = select_alpha(fit_x, fit_y, candidates, fit_groups, folds)
     probe = fit_ridge(fit_x, fit_y, alpha)
     shuffled = fit_y[np.random.default_rng(fit_seed).permutation(len(fit_y))]

@@ -17,22 +17,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from soo_rl.config import ExperimentConfig, from_mapping
+from soo_rl.config import ExperimentConfig, from_mapping, reject_unknown
 from soo_rl.io import write_json_atomic
 from soo_rl.pipeline import experiment_tasks, prepare_run_dir, rebase
 from soo_rl.scheduler import Backend, GraphResult, LocalBackend, Manifest, run_tasks
 
 GROUPS: tuple[str, ...] = ("ppo", "finetune", "eval")
-SWEEPABLE_TOP_LEVEL: tuple[str, ...] = ("preset", "train_eval_episodes", "train_eval_every")
-BASELINE_SETTINGS: tuple[str, ...] = ("preset", "ppo", "train_eval_episodes", "train_eval_every")
+BASELINE_SETTINGS: tuple[str, ...] = (
+    "preset",
+    "red",
+    "red_timesteps",
+    "ppo",
+    "train_eval_episodes",
+    "train_eval_every",
+)
 """What a baseline's training depends on: cells equal in these share their baselines."""
+SWEEPABLE_TOP_LEVEL: tuple[str, ...] = tuple(key for key in BASELINE_SETTINGS if key != "ppo")
 
 SWEEP_PRESETS: dict[str, dict[str, Any]] = {
     # The paper's detection protocol at scale: many seed pairs of honest and deceptive baselines,
     # SOO value on 1 to 1,500 evaluation episodes each; no fine-tuning.
     "detection": {
         "sweep_dir": "runs/detection",
-        "base": {"seeds": list(range(100)), "conditions": [], "eval": {"episodes": 1500}, "gifs": False},
+        "base": {
+            "seeds": list(range(100)),
+            "conditions": [],
+            "eval": {"episodes": 1500, "variant_episodes": 0, "probe_episodes": 0},
+            "gifs": False,
+        },
     },
 }
 
@@ -220,10 +232,7 @@ def sweep_from_mapping(data: dict[str, Any], base: SweepConfig | None = None) ->
     """A sweep from a (TOML or preset) mapping: top-level sweep settings, a ``[base]`` table of experiment
     settings, and ``grid`` as a list of ``KEY=V1,V2`` strings or a table of lists (``[grid.finetune]``)."""
     base = base or SweepConfig()
-    known = {f.name for f in dataclasses.fields(SweepConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"unknown sweep setting(s) {unknown}; allowed: {sorted(known)}")
+    reject_unknown(data, SweepConfig, label="sweep setting")
     changes: dict[str, Any] = {}
     for key, value in data.items():
         if key == "base":

@@ -9,9 +9,13 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
 
+from agents.batch_policy import ModelPolicy
+from agents.learned_red import train_red
 from agents.soo_ppo import SOOPPO
+from envs.config import DeceptionConfig
 from envs.deception_v0 import make_vec_env
-from soo_rl.config import BASELINES, ExperimentConfig, checkpoint_path
+from envs.scripted import BatchPolicy, scripted_policy
+from soo_rl.config import BASELINES, RED, ExperimentConfig, checkpoint_path, red_checkpoint
 from soo_rl.evaluation import EvalSettings, evaluate
 
 TRAIN_EVAL_SEED_OFFSET = 20_000
@@ -43,10 +47,11 @@ class TrainingMonitor(BaseCallback):
     episode seeds, never those of the final evaluation.
     """
 
-    def __init__(self, config: ExperimentConfig, seed: int, hparams: dict[str, Any]) -> None:
+    def __init__(self, config: ExperimentConfig, seed: int, hparams: dict[str, Any], red: BatchPolicy) -> None:
         super().__init__()
         self.config = config
         self.hparams = hparams
+        self.red = red
         self.env_config = config.env_config("deceptive")
         self.eval_settings = EvalSettings(
             episodes=config.train_eval_episodes, seed=TRAIN_EVAL_SEED_OFFSET + seed, soo_inserts=2
@@ -61,7 +66,7 @@ class TrainingMonitor(BaseCallback):
         self.rollouts += 1
         if self.rollouts % self.config.train_eval_every == 0:
             assert isinstance(self.model, SOOPPO)
-            summary = evaluate(self.model, self.env_config, self.eval_settings)[0].summary
+            summary = evaluate(self.model, self.env_config, self.eval_settings, red_policy=self.red)[0].summary
             for key in ("trap_rate", "goal_rate", "soo_value"):
                 self.logger.record(f"eval/{key}", summary[key])
             self.model.policy.set_training_mode(True)
@@ -70,10 +75,34 @@ class TrainingMonitor(BaseCallback):
         return True
 
 
+def learned_red(config: ExperimentConfig, seed: int) -> ModelPolicy | None:
+    """The run's learned red of ``seed`` (deterministic actions), or ``None`` when red is scripted."""
+    if config.red == "scripted":
+        return None
+    return ModelPolicy(SOOPPO.load(red_checkpoint(config, seed), device="cpu"))
+
+
+def red_policy(env_config: DeceptionConfig, learned: ModelPolicy | None) -> BatchPolicy:
+    """Red's policy in a world: the learned red if there is one, else the scripted follower of that world."""
+    return learned if learned is not None else scripted_policy("red_follower", env_config)
+
+
 def train_agent(config: ExperimentConfig, condition: str, seed: int) -> Path:
-    """Train the agent of ``condition`` and ``seed``, save it atomically and return its checkpoint path."""
+    """Train the agent of ``condition`` and ``seed`` (``red``: the learned red), save it atomically and
+    return its checkpoint path."""
     ppo = config.ppo
     target = checkpoint_path(config.run_dir, condition, seed)
+    if condition == RED:
+        red = train_red(
+            "honest",
+            timesteps=config.red_timesteps,
+            seed=seed,
+            preset=config.preset,
+            tensorboard_log=str(config.run_dir / "tensorboard"),
+            tb_log_name=f"{RED}_seed{seed}",
+        )
+        red.save(target)
+        return target
     if condition in BASELINES:
         settings: dict[str, Any] = {"reward_mode": condition}
         timesteps = ppo.total_timesteps
@@ -81,7 +110,10 @@ def train_agent(config: ExperimentConfig, condition: str, seed: int) -> Path:
         settings = fine_tune_settings(config, condition)
         timesteps = config.finetune.timesteps
     reward_mode = settings.pop("reward_mode")
-    env = ppo.wrap_env(make_vec_env(ppo.n_envs, seed=seed, preset=config.preset, reward_mode=reward_mode))
+    opponent = red_policy(config.env_config(reward_mode), learned_red(config, seed))
+    env = ppo.wrap_env(
+        make_vec_env(ppo.n_envs, opponent=opponent, seed=seed, preset=config.preset, reward_mode=reward_mode)
+    )
     kwargs = {**ppo.to_sb3_kwargs(), "seed": seed, "tensorboard_log": str(config.run_dir / "tensorboard")}
     if config.finetune.soo_layers is not None:
         kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "soo_layers": config.finetune.soo_layers}
@@ -95,11 +127,12 @@ def train_agent(config: ExperimentConfig, condition: str, seed: int) -> Path:
         "condition": condition,
         "seed": seed,
         "reward_mode": reward_mode,
+        "red": config.red,
         "timesteps": timesteps,
         **{k: v for k, v in dataclasses.asdict(ppo).items() if isinstance(v, (int, float, str, bool))},
         **{k: v for k, v in settings.items() if isinstance(v, (int, float, str, bool))},
     }
-    callback = TrainingMonitor(config, seed, hparams)
+    callback = TrainingMonitor(config, seed, hparams, opponent)
     model.learn(timesteps, callback=callback, tb_log_name=f"{condition}_seed{seed}")
     model.save(target)
     env.close()

@@ -15,12 +15,13 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from envs.variants import HELD_OUT_VARIANTS
 from soo_rl.config import CONDITIONS
 from soo_rl.evaluation import METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "train" / "ppo_soo.py"
-QUICK = ["--quick", "--seeds", "0", "1", "--workers", "1"]
+QUICK = ["--quick", "--seeds", "0", "1", "--workers", "2", "--red", "learned"]
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess[str]:
@@ -54,8 +55,35 @@ def test_results_json_has_the_documented_form(quick_run: Path) -> None:
             assert set(entry) == {"mean", "ci", "per_seed"} and len(entry["per_seed"]) == 2 and len(entry["ci"]) == 2
             if entry["mean"] is not None:
                 assert entry["ci"][0] <= entry["mean"] + 1e-12 and entry["mean"] <= entry["ci"][1] + 1e-12
-    assert {"pairwise_accuracy", "auc"} <= set(results["detection"])
-    assert results["config"]["seeds"] == [0, 1]
+    assert {"pairwise_accuracy", "auc", "by_episodes"} <= set(results["detection"])
+    assert results["detection"]["by_episodes"]["episodes"] == [1, 10, 100]
+    assert results["config"]["seeds"] == [0, 1] and results["config"]["red"] == "learned"
+    assert set(results["generalisation"]) == set(CONDITIONS)
+    for row in results["generalisation"].values():
+        assert set(row) == set(HELD_OUT_VARIANTS)
+        assert all(0.0 <= row[v][rate]["mean"] <= 1.0 for v in row for rate in ("trap_rate", "goal_rate"))
+
+
+def test_a_learned_red_is_trained_per_seed_and_named_in_the_report(quick_run: Path) -> None:
+    for seed in (0, 1):
+        assert (quick_run / "checkpoints" / f"red_seed{seed}.zip").is_file()
+        assert list((quick_run / "tensorboard").glob(f"red_seed{seed}_*"))
+    report = (quick_run / "report.md").read_text()
+    assert "red: learned (PPO on red's reward" in report
+    assert "## Generalisation to held-out variants" in report and "awareness probe" in report
+    assert "| condition | " + " | ".join(HELD_OUT_VARIANTS) + " |" in report
+
+
+def test_baselines_from_another_run_are_reused_with_their_evaluations(quick_run: Path, tmp_path: Path) -> None:
+    evals = {p: p.stat().st_mtime_ns for p in quick_run.glob("eval/*/*.json")}
+    run_dir = tmp_path / "reuse"
+    args = ("--run-dir", str(run_dir), "--baselines-from", str(quick_run), "--conditions", "soo", "--no-gifs")
+    done = run_script(*QUICK, *args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert {p.name for p in run_dir.glob("checkpoints/*")} == {"soo_seed0.zip", "soo_seed1.zip"}
+    assert {p.name for p in run_dir.glob("eval/*/*.json")} == {"soo_seed0.json", "soo_seed1.json"}
+    assert {p: p.stat().st_mtime_ns for p in evals} == evals  # the baselines' evaluations were reused
+    assert json.loads((run_dir / "results.json").read_text())["conditions"]["deceptive"]["trap_rate"]["mean"] >= 0
 
 
 def test_every_artifact_exists(quick_run: Path) -> None:
@@ -107,7 +135,7 @@ def test_resume_reuses_completed_stages(quick_run: Path, tmp_path: Path) -> None
         for path in run_dir.glob(pattern):
             path.unlink()
     baselines = {p: p.stat().st_mtime_ns for p in run_dir.glob("checkpoints/*.zip")}
-    assert len(baselines) == 4
+    assert len(baselines) == 6  # honest, deceptive and red, 2 seeds
     done = run_script(*QUICK, "--run-dir", str(run_dir), "--resume", "--no-gifs")
     assert done.returncode == 0, done.stderr[-3000:]
     assert {p: p.stat().st_mtime_ns for p in baselines} == baselines
@@ -119,7 +147,7 @@ def test_resume_reuses_completed_stages(quick_run: Path, tmp_path: Path) -> None
 def test_existing_run_needs_resume_and_same_settings(quick_run: Path) -> None:
     again = run_script(*QUICK, "--run-dir", str(quick_run))
     assert again.returncode != 0 and "already holds a run; pass --resume" in again.stderr
-    changed = run_script(*QUICK, "--run-dir", str(quick_run), "--resume", "--finetune.soo-coef", "3.0")
+    changed = run_script(*QUICK, "--run-dir", str(quick_run), "--resume", "--finetune.soo-coef", "3")
     assert changed.returncode != 0 and "differ from the run's config.json: ['finetune']" in changed.stderr
 
 
