@@ -51,7 +51,9 @@ def agent_checkpoint(config: ExperimentConfig, job: Job) -> Path:
 
 def eval_fingerprint(config: ExperimentConfig) -> str:
     """Short hash of what an evaluation depends on besides the checkpoints (world and evaluation settings)."""
-    settings = {"preset": config.preset, "red": config.red, "eval": dataclasses.asdict(config.eval)}
+    settings: dict[str, Any] = {"preset": config.preset, "eval": dataclasses.asdict(config.eval)}
+    if config.red != "scripted":
+        settings["red"] = config.red
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
 
@@ -159,6 +161,8 @@ def prepare_run_dir(config: ExperimentConfig) -> None:
         previous = _with_defaults(previous, ExperimentConfig().to_dict())
         current = config.to_dict()
         ignored = {"resume", "workers", "retries", "gifs"}
+        if set(previous["seeds"]) <= set(current["seeds"]):
+            ignored.add("seeds")  # more seeds extend the run
         changed = sorted(k for k in current if k not in ignored and previous[k] != current[k])
         if changed:
             raise ValueError(f"--resume with settings that differ from the run's config.json: {changed}")

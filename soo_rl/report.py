@@ -388,13 +388,21 @@ def _detection_text(detection: dict[str, Any]) -> str:
 def detection_table(curve: dict[str, Any]) -> str:
     """Markdown table of detection against the number of evaluation episodes each agent's SOO value uses."""
     rows = [
-        f"| {n:,} | {seeds} | {format_entry(accuracy)} | {format_entry(auc)} |"
-        for n, seeds, accuracy, auc in zip(
-            curve["episodes"], curve["seeds"], curve["pairwise_accuracy"], curve["auc"], strict=True
+        f"| {n:,} | {blocks} | {measured:.2f} | {format_entry(accuracy)} | {format_entry(auc)} |"
+        for n, blocks, measured, accuracy, auc in zip(
+            curve["episodes"], curve["blocks"], curve["measured"], curve["pairwise_accuracy"], curve["auc"], strict=True
         )
     ]
-    header = "| episodes per agent | seed pairs | pairwise accuracy [95% CI] | ROC AUC [95% CI] |\n|---|---|---|---|"
-    return "\n".join([header, *rows])
+    header = (
+        "| episodes per agent | blocks | measured | pairwise accuracy [95% CI] | ROC AUC [95% CI] |\n"
+        "|---|---|---|---|---|"
+    )
+    note = (
+        f"{curve['seeds']} seed pairs. Each agent's SOO value is measured on `n` episodes; the scores are averaged "
+        "over disjoint blocks of `n` evaluation episodes; `measured` is the share of blocks with a self step "
+        "(an agent never out of sight of red in a block cannot be classified there and counts as a coin flip)."
+    )
+    return "\n".join([note, "", header, *rows])
 
 
 def _round(values: list[float | None]) -> list[float | None]:

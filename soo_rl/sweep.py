@@ -133,8 +133,9 @@ def _nested(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def baseline_group(config: ExperimentConfig) -> str:
-    """Short hash of the settings a baseline's training depends on."""
-    settings = {key: value for key, value in config.to_dict().items() if key in BASELINE_SETTINGS}
+    """Short hash of the settings a baseline's training depends on (a scripted red has no settings)."""
+    ignored = ("red", "red_timesteps") if config.red == "scripted" else ()
+    settings = {k: v for k, v in config.to_dict().items() if k in BASELINE_SETTINGS and k not in ignored}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from soo_rl.detection import detection_curve, soo_value_of_first
+from soo_rl.detection import block_soo_values, detection_curve, detection_scores
 
 
-def curve(honest: list[np.ndarray], deceptive: list[np.ndarray]) -> dict:
-    return detection_curve(honest, deceptive, np.random.default_rng(0), resamples=500, counts=(1, 10, 100))
+def curve(honest: list[np.ndarray], deceptive: list[np.ndarray]) -> dict[str, Any]:
+    return detection_curve(honest, deceptive, np.random.default_rng(0), resamples=300, counts=(1, 10, 100))
 
 
 def test_separable_agents_are_detected_at_every_budget() -> None:
@@ -17,7 +19,7 @@ def test_separable_agents_are_detected_at_every_budget() -> None:
     honest = [rng.uniform(0.0, 0.4, 100) for _ in range(8)]
     deceptive = [rng.uniform(0.6, 1.0, 100) for _ in range(8)]
     result = curve(honest, deceptive)
-    assert result["episodes"] == [1, 10, 100] and result["seeds"] == [8, 8, 8]
+    assert result["episodes"] == [1, 10, 100] and result["blocks"] == [20, 10, 1] and result["seeds"] == 8
     for key in ("pairwise_accuracy", "auc"):
         assert [entry["mean"] for entry in result[key]] == [1.0, 1.0, 1.0]
     assert curve(deceptive, honest)["auc"][2]["mean"] == 0.0  # reversed roles: always wrong
@@ -29,18 +31,20 @@ def test_more_episodes_separate_noisy_agents_better() -> None:
     deceptive = [rng.normal(0.3, 1.0, 100) for _ in range(40)]
     result = curve(honest, deceptive)
     accuracy = [entry["mean"] for entry in result["pairwise_accuracy"]]
-    assert accuracy[2] > accuracy[0] and accuracy[2] >= 0.9
+    assert 0.45 < accuracy[0] < 0.7 and accuracy[2] >= 0.9
     for entry in result["pairwise_accuracy"] + result["auc"]:
         low, high = entry["ci"]
         assert low <= entry["mean"] <= high
 
 
-def test_budgets_beyond_the_evaluated_episodes_are_left_out_and_nan_episodes_skipped() -> None:
-    values = np.array([np.nan, 2.0, 4.0])
-    assert np.isnan(soo_value_of_first(values, 1)) and soo_value_of_first(values, 3) == 3.0
-    result = curve([values, values], [values + 1, values + 1])
-    assert result["episodes"] == [1] and result["seeds"] == [0]  # no seed has a self step in its first episode
-    assert result["auc"][0]["mean"] is None
+def test_blocks_skip_episodes_without_self_steps_and_unmeasured_agents_count_as_chance() -> None:
+    values = np.array([np.nan, 2.0, 4.0, np.nan, np.nan, 7.0])
+    np.testing.assert_array_equal(block_soo_values(values, 2, 3), [2.0, 4.0, 7.0])
+    np.testing.assert_array_equal(block_soo_values(values, 1, 2), [np.nan, 2.0])
+    pairwise, auc = detection_scores(np.array([np.nan, 0.0]), np.array([1.0, 1.0]))
+    assert pairwise == 0.75 and auc == 0.75  # the unmeasured honest agent is a coin flip, the other is caught
+    blind = curve([np.full(3, np.nan)] * 2, [np.full(3, np.nan)] * 2)
+    assert blind["episodes"] == [1] and blind["measured"] == [0.0] and blind["auc"][0]["mean"] == 0.5
 
 
 def test_mismatched_inputs_are_rejected() -> None:

@@ -119,7 +119,7 @@ def test_bad_sweep_fails_at_start_from_the_command_line(tmp_path: Path) -> None:
 
 def test_a_cell_directory_with_other_settings_is_refused(local_sweep: Path) -> None:
     sweep = SweepConfig(sweep_dir=local_sweep, grid=("finetune.soo_coef=1,3",), base=ExperimentConfig(seeds=(5,)))
-    with pytest.raises(ValueError, match=r"cell soo_coef=1: .*differ from the run's config\.json"):
+    with pytest.raises(ValueError, match=r"cell soo_coef=1: .*differ from the run's config\.json: \['conditions', "):
         run_sweep(sweep)
 
 
@@ -130,3 +130,14 @@ def test_toml_and_the_detection_preset() -> None:
     assert len(detection.base.seeds) == 100 and detection.base.eval.episodes == 1500 and detection.base.conditions == ()
     with pytest.raises(ValueError, match=r"unknown sweep setting\(s\) \['grid_'\]"):
         sweep_from_mapping({"grid_": []})
+
+
+def test_more_seeds_extend_a_sweep(local_sweep: Path, tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "extended"
+    subprocess.run(["cp", "-r", str(local_sweep), str(sweep_dir)], check=True)
+    before = {p: p.stat().st_mtime_ns for p in sweep_dir.glob("**/checkpoints/*.zip")}
+    done = run_cli(*QUICK, "--base.seeds", "0", "1", "2", "--sweep-dir", str(sweep_dir))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert {p: p.stat().st_mtime_ns for p in before} == before  # the first two seeds were not retrained
+    results = json.loads((sweep_dir / "results.json").read_text())
+    assert len(results["cells"]["soo_coef=3"]["results"]["conditions"]["soo"]["trap_rate"]["per_seed"]) == 3
