@@ -148,25 +148,31 @@ def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Ta
     return [dataclasses.replace(task, deps=tuple(d for d in task.deps if d in trained)) for task in tasks]
 
 
-def prepare_run_dir(config: ExperimentConfig) -> None:
-    """Create the run directory and record the settings; refuse to mix runs with different settings."""
-    saved = config.run_dir / "config.json"
+def prepare_run_dir(config: ExperimentConfig, run_dir: Path | None = None) -> None:
+    """Create the run directory and record the settings; refuse to mix runs with different settings.
+
+    :param config: the settings to record.
+    :param run_dir: where the run lives, if not at ``config.run_dir`` (a sweep records its cells'
+        directories relative to the sweep, so a sweep directory can be moved).
+    """
+    run_dir = run_dir or config.run_dir
+    saved = run_dir / "config.json"
     if saved.exists():
         if not config.resume:
             raise FileExistsError(
-                f"{config.run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
+                f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
             )
         previous = json.loads(saved.read_text())
         # A setting added after the run started counts as unchanged if it has its default value.
         previous = _with_defaults(previous, ExperimentConfig().to_dict())
         current = config.to_dict()
-        ignored = {"resume", "workers", "retries", "gifs"}
+        ignored = {"run_dir", "resume", "workers", "retries", "gifs"}  # run_dir: where config.json is
         if set(previous["seeds"]) <= set(current["seeds"]):
             ignored.add("seeds")  # more seeds extend the run
         changed = sorted(k for k in current if k not in ignored and previous[k] != current[k])
         if changed:
             raise ValueError(f"--resume with settings that differ from the run's config.json: {changed}")
-    config.run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(saved, config.to_dict())
 
 

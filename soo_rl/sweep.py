@@ -19,7 +19,7 @@ from typing import Any
 
 from soo_rl.config import ExperimentConfig, from_mapping, reject_unknown
 from soo_rl.io import write_json_atomic
-from soo_rl.pipeline import experiment_tasks, prepare_run_dir, rebase
+from soo_rl.pipeline import experiment_tasks, prepare_run_dir
 from soo_rl.scheduler import Backend, GraphResult, LocalBackend, Manifest, run_tasks
 
 GROUPS: tuple[str, ...] = ("ppo", "finetune", "eval")
@@ -173,16 +173,14 @@ def prepare_sweep_dir(sweep: SweepConfig, root: Path, grid: list[Cell]) -> None:
     root.mkdir(parents=True, exist_ok=True)
     write_json_atomic(root / "sweep.json", sweep.fingerprint())
     for cell in grid:
-        config = rebase(cell.config, root)
         try:
-            prepare_run_dir(config)
+            prepare_run_dir(cell.config, root / cell.config.run_dir)
         except ValueError as error:
             raise ValueError(f"cell {cell.name}: {error}; use another --sweep-dir") from None
-        assert config.baselines_from is not None
-        config.baselines_from.mkdir(parents=True, exist_ok=True)
+        assert cell.config.baselines_from is not None
         write_json_atomic(
-            config.baselines_from / "settings.json",
-            {key: value for key, value in config.to_dict().items() if key in BASELINE_SETTINGS},
+            root / cell.config.baselines_from / "settings.json",
+            {key: value for key, value in cell.config.to_dict().items() if key in BASELINE_SETTINGS},
         )
 
 

@@ -119,7 +119,7 @@ def test_bad_sweep_fails_at_start_from_the_command_line(tmp_path: Path) -> None:
 
 def test_a_cell_directory_with_other_settings_is_refused(local_sweep: Path) -> None:
     sweep = SweepConfig(sweep_dir=local_sweep, grid=("finetune.soo_coef=1,3",), base=ExperimentConfig(seeds=(5,)))
-    with pytest.raises(ValueError, match=r"cell soo_coef=1: .*differ from the run's config\.json: \['conditions', "):
+    with pytest.raises(ValueError, match=r"cell soo_coef=1: .*differ from the run's config\.json: \[.*'seeds'"):
         run_sweep(sweep)
 
 
