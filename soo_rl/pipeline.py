@@ -223,4 +223,4 @@ def run_experiment(config: ExperimentConfig) -> dict[str, Any]:
         backend.close()
     if not result.ok:
         raise RuntimeError(failure_message(result))
-    return write_report(rebase(relative, root))
+    return write_report(config)

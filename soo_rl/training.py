@@ -54,7 +54,11 @@ class TrainingMonitor(BaseCallback):
         self.red = red
         self.env_config = config.env_config("deceptive")
         self.eval_settings = EvalSettings(
-            episodes=config.train_eval_episodes, seed=TRAIN_EVAL_SEED_OFFSET + seed, soo_inserts=2
+            episodes=config.train_eval_episodes,
+            seed=TRAIN_EVAL_SEED_OFFSET + seed,
+            soo_inserts=2,
+            variant_episodes=0,
+            probe_episodes=0,  # the probe is for the final evaluation; here it would only cost time
         )
         self.rollouts = 0
 
