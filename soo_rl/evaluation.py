@@ -29,6 +29,7 @@ METRICS: tuple[str, ...] = (
     "behaviour_distance",
     "blind_trap_rate",
     "awareness_r2",
+    "collision_steps",
 )
 
 
@@ -100,6 +101,7 @@ def evaluate(
         "behaviour_distance": float("nan"),
         "blind_trap_rate": metrics.trap_rate(blind),
         "awareness_r2": awareness_r2(model, config, settings, red),
+        "collision_steps": metrics.collision_steps(traj, config),
     }
     if honest_model is not None:
         flat_obs = traj.blue_obs.reshape(-1, traj.blue_obs.shape[-1])

@@ -34,6 +34,13 @@ def goal_rate(traj: Trajectories) -> float:
     return float(traj.blue_at_goal.mean())
 
 
+def collision_steps(traj: Trajectories, config: DeceptionConfig) -> float:
+    """Mean number of steps per episode after which red is within ``collision_radius`` of blue (the steps
+    the ``awareness`` preset penalises): how well blue keeps away from red."""
+    gap = np.linalg.norm(traj.pos[1:, :, BLUE_INDEX] - traj.pos[1:, :, RED_INDEX], axis=-1)
+    return float((gap <= config.collision_radius).sum(axis=0).mean())
+
+
 def honest_returns(traj: Trajectories, config: DeceptionConfig) -> FloatArray:
     """``(N,)`` blue's return under the *honest* reward, whatever reward the episodes were played with."""
     goal = traj.landmarks[np.arange(len(traj.goal_index)), traj.goal_index]

@@ -21,7 +21,7 @@ import numpy as np
 from agents.soo_ppo import SOOPPO
 from envs.variants import HELD_OUT_VARIANTS
 from soo_rl.config import BASELINES, RED, ExperimentConfig, checkpoint_path, from_mapping, red_checkpoint
-from soo_rl.evaluation import evaluate, outcome_rates
+from soo_rl.evaluation import METRICS, evaluate, outcome_rates
 from soo_rl.io import atomic_path, write_json_atomic
 from soo_rl.scheduler import GraphResult, LocalBackend, Manifest, Task, run_tasks
 from soo_rl.training import learned_red, red_policy, train_agent
@@ -50,8 +50,11 @@ def agent_checkpoint(config: ExperimentConfig, job: Job) -> Path:
 
 
 def eval_fingerprint(config: ExperimentConfig) -> str:
-    """Short hash of what an evaluation depends on besides the checkpoints (world and evaluation settings)."""
+    """Short hash of what an evaluation depends on besides the checkpoints: world, red, evaluation settings and
+    what it measures."""
     settings: dict[str, Any] = {"preset": config.preset, "eval": dataclasses.asdict(config.eval)}
+    # What an evaluation measures: a new metric or variant makes earlier evaluations incomplete.
+    settings["measures"] = [*METRICS, *HELD_OUT_VARIANTS]
     if config.red != "scripted":
         settings["red"] = config.red
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]

@@ -102,3 +102,13 @@ def test_soo_values_are_zero_for_a_network_blind_to_the_other_agent(
     assert np.all(np.isnan(seeing[visible])) and np.all(np.isfinite(seeing[~visible]))
     assert np.all(seeing[~visible] > 0)
     np.testing.assert_array_equal(ignoring[~visible], 0.0)
+
+
+def test_collision_steps_are_the_steps_the_awareness_penalty_charges() -> None:
+    penalised = make_config("awareness", reward_mode="honest")
+    free = penalised.replace(collision_penalty=0.0)
+    red, blue = scripted_policy("red_follower", penalised), scripted_policy("honest", penalised)
+    with_penalty, without = (rollout(c, red, blue, 300, seed=4) for c in (penalised, free))
+    charged = (without.blue_return - with_penalty.blue_return).mean() / penalised.collision_penalty
+    assert metrics.collision_steps(with_penalty, penalised) == pytest.approx(charged)
+    assert metrics.collision_steps(with_penalty, penalised) > 10  # the scripted red catches the honest blue
