@@ -67,6 +67,8 @@ class RayBackend:
         self.ray: Any = ray  # Ray's stubs do not cover the calls used here
         self.root = root
         self.storage = storage
+        if storage is not None:
+            storage.mkdir(parents=True, exist_ok=True)
         self._started = not self.ray.is_initialized()
         if self._started:
             self.ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)

@@ -104,3 +104,23 @@ def test_ray_backend_ships_files_and_reports_failures(tmp_path: Path) -> None:
     assert sorted(result.ran) == ["a", "b", "total"] and (tmp_path / "total").read_text() == "3"
     assert list(result.failed) == ["broken"] and result.blocked == ["after"]
     assert not (tmp_path / "broken.attempts").exists()  # it ran in scratch directories on the workers
+
+
+def test_ray_backend_with_shared_storage_copies_outputs_into_the_run_directory(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    from soo_rl.ray_backend import RayBackend
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    root, storage = tmp_path / "run", tmp_path / "shared"
+    root.mkdir()
+    (root / "a").write_text("5")  # made before the sweep used shared storage
+    tasks = [
+        Task("b", write_value, ("b", 2), outputs=("b",)),
+        Task("total", add_inputs, ("total", ("a", "b")), deps=("b",), inputs=("a", "b"), outputs=("total",)),
+    ]
+    backend = RayBackend(root, None, storage=storage, num_cpus=2)
+    try:
+        result = run_tasks(tasks, backend, root, retries=0)
+    finally:
+        backend.close()
+    assert result.ok and (root / "total").read_text() == "7" and (storage / "total").read_text() == "7"
