@@ -9,7 +9,6 @@ task's outputs into the run directory (nothing to copy when the two are the same
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,10 +78,8 @@ class RayBackend:
 
     def submit(self, task: Task) -> Any:
         if self.storage is not None:
-            for name in task.inputs:  # inputs made before the sweep used this storage
-                if not (self.storage / name).exists():
-                    with atomic_path(self.storage / name) as tmp:
-                        shutil.copyfile(self.root / name, tmp)
+            missing = [name for name in task.inputs if not (self.storage / name).exists()]
+            write_files(self.storage, collect(self.root, missing))  # inputs made before the sweep used storage
             ref = self._in_place.remote(task.fn, self.storage, task.args)
         else:
             inputs = {name: (self.root / name).read_bytes() for name in task.inputs}
@@ -107,22 +104,10 @@ class RayBackend:
                 write_files(self.root, files)
             else:
                 seconds = value
-                self._copy_from_storage(task)
+                if self.storage.resolve() != self.root.resolve():
+                    write_files(self.root, collect(self.storage, task.outputs))
             finished.append((ref, seconds))
         return finished
-
-    def _copy_from_storage(self, task: Task) -> None:
-        assert self.storage is not None
-        if self.storage.resolve() == self.root.resolve():
-            return
-        for pattern in task.outputs:
-            for match in self.storage.glob(pattern):
-                target = self.root / match.relative_to(self.storage)
-                if match.is_dir():
-                    shutil.copytree(match, target, dirs_exist_ok=True)
-                else:
-                    with atomic_path(target) as tmp:
-                        shutil.copyfile(match, tmp)
 
     def close(self) -> None:
         if self._started:

@@ -55,8 +55,8 @@ def aggregate(config: ExperimentConfig) -> dict[str, Any]:
             metric: seed_summary([float(summary[metric]) for summary in summaries], rng, config.bootstrap_resamples)
             for metric in METRICS
         }
-    honest = [conditions["honest"]["soo_value"]["per_seed"][i] for i in range(len(config.seeds))]
-    deceptive = [conditions["deceptive"]["soo_value"]["per_seed"][i] for i in range(len(config.seeds))]
+    honest = conditions["honest"]["soo_value"]["per_seed"]
+    deceptive = conditions["deceptive"]["soo_value"]["per_seed"]
     detection: dict[str, Any] = {"honest_soo_value": honest, "deceptive_soo_value": deceptive}
     if None not in honest and None not in deceptive:
         detection["pairwise_accuracy"] = metrics.pairwise_detection_accuracy(honest, deceptive)

@@ -20,7 +20,7 @@ from typing import Any
 from soo_rl.config import ExperimentConfig, from_mapping, reject_unknown
 from soo_rl.io import write_json_atomic
 from soo_rl.pipeline import experiment_tasks, prepare_run_dir
-from soo_rl.scheduler import Backend, GraphResult, LocalBackend, Manifest, run_tasks
+from soo_rl.scheduler import Backend, GraphResult, LocalBackend, Manifest, Task, run_tasks
 
 GROUPS: tuple[str, ...] = ("ppo", "finetune", "eval")
 BASELINE_SETTINGS: tuple[str, ...] = (
@@ -207,24 +207,21 @@ def run_sweep(sweep: SweepConfig, backend: Backend | None = None) -> dict[str, A
     root = sweep.sweep_dir.resolve()
     grid = cells(sweep)
     prepare_sweep_dir(sweep, root, grid)
-    tasks = [task for cell in grid for task in experiment_tasks(cell.config, train_baselines=True)]
+    cell_tasks = {cell.name: experiment_tasks(cell.config, train_baselines=True) for cell in grid}
+    tasks = [task for jobs in cell_tasks.values() for task in jobs]
     backend = backend or make_backend(sweep, root)
     try:
         result = run_tasks(tasks, backend, root, sweep.retries, Manifest(root / "manifest.json"), desc="sweep")
     finally:
         backend.close()
-    return write_sweep_report(sweep, root, grid, result, unfinished_cells(grid, result))
+    return write_sweep_report(sweep, root, grid, result, unfinished_cells(cell_tasks, result))
 
 
-def unfinished_cells(grid: list[Cell], result: GraphResult) -> dict[str, list[str]]:
+def unfinished_cells(cell_tasks: dict[str, list[Task]], result: GraphResult) -> dict[str, list[str]]:
     """Cells with failed or blocked jobs, and those jobs."""
     bad = set(result.failed) | set(result.blocked)
-    unfinished = {}
-    for cell in grid:
-        jobs = [task.key for task in experiment_tasks(cell.config, train_baselines=True) if task.key in bad]
-        if jobs:
-            unfinished[cell.name] = jobs
-    return unfinished
+    unfinished = {name: [task.key for task in tasks if task.key in bad] for name, tasks in cell_tasks.items()}
+    return {name: jobs for name, jobs in unfinished.items() if jobs}
 
 
 def sweep_from_mapping(data: dict[str, Any], base: SweepConfig | None = None) -> SweepConfig:
