@@ -26,10 +26,10 @@ from agents.batch_policy import ModelPolicy
 from agents.hyperparams import PPOSettings
 from agents.soo_ppo import SOOPPO
 from envs.config import DeceptionConfig, RewardMode, make_config
-from envs.core import BLUE_INDEX, RED_INDEX
+from envs.core import RED_INDEX
 from envs.deception_v0 import make_vec_env
 from envs.layout import AGENTS, BLUE, RED, layout_for
-from envs.rollout import rollout
+from envs.recording import rollout
 from envs.scripted import BatchPolicy, scripted_policy
 from envs.validation import check_int
 
@@ -262,11 +262,9 @@ def evaluate_red(
     if isinstance(blue, str):
         blue = scripted_policy(blue, config)
     trajectories = rollout(config, red, blue, episodes, seed=seed)
-    red_pos, blue_pos = trajectories.pos[1:, :, RED_INDEX], trajectories.pos[1:, :, BLUE_INDEX]
-    goal = trajectories.landmarks[np.arange(episodes), trajectories.goal_index]
     return {
-        "follow_rate": float((np.linalg.norm(blue_pos - red_pos, axis=2) <= config.red_radius).mean()),
-        "goal_rate": float((np.linalg.norm(red_pos[-1] - goal, axis=1) <= config.goal_radius).mean()),
+        "follow_rate": float(trajectories.sees[1:, :, RED_INDEX].mean()),
+        "goal_rate": float(trajectories.at_goal[-1, :, RED_INDEX].mean()),
         "trap_rate": float(trajectories.final_trapped.mean()),
-        "red_return": float(trajectories.rewards[:, :, RED_INDEX].sum(axis=0).mean()),
+        "red_return": float(trajectories.red_return.mean()),
     }

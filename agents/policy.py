@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import torch as th
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import PyTorchObs
 
+SOOTarget = Literal["hidden", "actions"]
+SOO_TARGETS: tuple[str, ...] = ("hidden", "actions")
+
 
 class SOOActorCriticPolicy(ActorCriticPolicy):
-    """SB3's ``ActorCriticPolicy`` (same networks, same initialisation) plus ``actor_activations``.
+    """SB3's ``ActorCriticPolicy`` (same networks, same initialisation) plus what SOO compares: the actor's
+    hidden activations (``actor_activations``) or its mean actions (``soo_features(obs, "actions")``).
 
     :param soo_layers: indices of the actor MLP's hidden layers whose activations (outputs of the
         activation function) are used for SOO, concatenated; ``None`` uses every hidden layer.
@@ -22,14 +26,7 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
 
     def __init__(self, *args: Any, soo_layers: Sequence[int] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        depth = self.num_hidden_layers
-        layers = tuple(range(depth)) if soo_layers is None else tuple(soo_layers)
-        if not layers or any(not isinstance(i, int) or not 0 <= i < depth for i in layers):
-            allowed = f"[0, {depth - 1}]"
-            raise ValueError(
-                f"soo_layers must be a non-empty sequence of hidden-layer indices in {allowed}, got {soo_layers!r}"
-            )
-        self.soo_layers = layers
+        self.soo_layers = self._check_layers(soo_layers)
 
     @property
     def num_hidden_layers(self) -> int:
@@ -42,10 +39,14 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
         return data
 
     def evaluate_actions_and_distribution(
-        self, obs: PyTorchObs, actions: th.Tensor, extra_obs: th.Tensor | None = None
+        self,
+        obs: PyTorchObs,
+        actions: th.Tensor,
+        extra_obs: th.Tensor | None = None,
+        extra_target: SOOTarget = "hidden",
     ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None, Distribution, th.Tensor | None]:
         """SB3 2.9's ``evaluate_actions`` (values, log-probabilities, entropy), plus the action
-        distribution it built and, for ``extra_obs``, the selected hidden activations of the actor.
+        distribution it built and, for ``extra_obs``, what SOO compares (``soo_features``).
 
         The extra observations (e.g. SOO pairs) go through the actor in the same forward pass as the
         minibatch, so neither the KL anchor nor the SOO loss needs a forward pass of its own.
@@ -63,8 +64,9 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
             assert isinstance(obs, th.Tensor)
             n = len(obs)
             pi_features = BasePolicy.extract_features(self, th.cat([obs, extra_obs]), self.pi_features_extractor)
-            latent_all, hidden = self._actor_forward(pi_features)
-            latent_pi, extra = latent_all[:n], hidden[n:]
+            latent_all, hidden = self._actor_forward(pi_features, self.soo_layers)
+            latent_pi = latent_all[:n]
+            extra = hidden[n:] if extra_target == "hidden" else self.action_net(latent_all[n:])
             if self.share_features_extractor:
                 vf_features = pi_features[:n]
             else:
@@ -77,17 +79,44 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
         values, log_prob, entropy, _, _ = self.evaluate_actions_and_distribution(obs, actions)
         return values, log_prob, entropy
 
-    def actor_activations(self, obs: th.Tensor) -> th.Tensor:
-        """``(B, units)``: the selected hidden activations of the actor for raw observations ``obs``."""
-        return self._actor_forward(BasePolicy.extract_features(self, obs, self.pi_features_extractor))[1]
+    def actor_activations(self, obs: th.Tensor, layers: Sequence[int] | None = None) -> th.Tensor:
+        """``(B, units)``: hidden activations of the actor for raw observations ``obs``, concatenated.
 
-    def _actor_forward(self, pi_features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-        """The actor MLP's output (its latent) and its selected hidden activations, concatenated."""
+        :param layers: hidden-layer indices (``None``: the policy's ``soo_layers``).
+        """
+        chosen = self.soo_layers if layers is None else self._check_layers(layers)
+        return self._actor_forward(BasePolicy.extract_features(self, obs, self.pi_features_extractor), chosen)[1]
+
+    def soo_features(
+        self, obs: th.Tensor, target: SOOTarget = "hidden", layers: Sequence[int] | None = None
+    ) -> th.Tensor:
+        """What SOO compares for ``obs``: the ``hidden`` activations (``actor_activations``) or the ``actions``
+        target, the action network's output (the Gaussian's mean action; logits for discrete actions).
+
+        :param target: ``"hidden"`` or ``"actions"``.
+        :param layers: hidden layers of the ``hidden`` target (``None``: the policy's ``soo_layers``).
+        """
+        if target == "hidden":
+            return self.actor_activations(obs, layers)
+        features = BasePolicy.extract_features(self, obs, self.pi_features_extractor)
+        return self.action_net(self.mlp_extractor.forward_actor(features))
+
+    def _check_layers(self, layers: Sequence[int] | None) -> tuple[int, ...]:
+        depth = self.num_hidden_layers
+        chosen = tuple(range(depth)) if layers is None else tuple(layers)
+        if not chosen or any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < depth for i in chosen):
+            raise ValueError(
+                f"soo_layers must be a non-empty sequence of hidden-layer indices in [0, {depth - 1}], got {layers!r}"
+            )
+        return chosen
+
+    def _actor_forward(self, pi_features: th.Tensor, layers: tuple[int, ...]) -> tuple[th.Tensor, th.Tensor]:
+        """The actor MLP's output (its latent) and the hidden activations of ``layers``, concatenated."""
         outputs, hidden, x = [], 0, pi_features
         for module in self.mlp_extractor.policy_net:
             x = module(x)
             if isinstance(module, self.activation_fn):
-                if hidden in self.soo_layers:
+                if hidden in layers:
                     outputs.append(x)
                 hidden += 1
         return x, th.cat(outputs, dim=1)

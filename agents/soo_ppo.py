@@ -24,11 +24,12 @@ from stable_baselines3.common.type_aliases import RolloutBufferSamples
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
-from agents.policy import SOOActorCriticPolicy
+from agents.policy import SOO_TARGETS, SOOActorCriticPolicy, SOOTarget
+from agents.soo.distances import DISTANCE_KINDS, DistanceKind, pair_loss
+from agents.soo.pairs import PAIR_MODES, OtherSlots, PairMode, PairOptions, Pairs, build_pairs
+from envs.io import atomic_path, sha256_of
 from envs.layout import BLUE, ObsLayout, layout_for
-from soo_rl.distances import DISTANCE_KINDS, DistanceKind, pair_loss
-from soo_rl.io import atomic_path, sha256_of
-from soo_rl.pairs import PAIR_MODES, OtherSlots, PairMode, Pairs, build_pairs
+from envs.validation import check_choice, check_float, check_int
 
 
 class IndexedRolloutBuffer(RolloutBuffer):
@@ -51,10 +52,15 @@ class SOOPPO(PPO):
     :param kl_coef: weight of ``KL(pi_ref || pi)`` on the minibatch states (>= 0; needs ``reference``).
     :param soo_distance: ``"mse"`` or the paper's ``"log_mse"``.
     :param soo_stop_gradient: treat the self activations as constants, so only the other-representation moves.
-    :param soo_pair_mode: ``"self_other"`` (SOO) or ``"random"`` (the mismatched-pair control).
+    :param soo_pair_mode: ``"self_other"`` (SOO), ``"random"`` (the mismatched-pair control) or ``"flag_only"``
+        (the control whose other copy only has the ``red_trapped`` slot zeroed).
+    :param soo_pair_options: how the other copy is built (``agents.soo.pairs.PairOptions``: flags, insertion
+        distribution, insertion radius).
+    :param soo_target: what SOO compares: the actor's ``"hidden"`` activations or its mean ``"actions"``.
     :param soo_max_selves: self observations used per minibatch (``None``: all in the minibatch).
     :param soo_inserts_per_self: inserted other positions per self observation.
-    :param soo_radius: radius of the insertion disk (``None``: the learner's observation radius from the env).
+    :param soo_radius: the learner's observation radius (``None``: read from the env); the insertion disk's radius
+        unless ``soo_pair_options.radius`` is set.
     :param obs_layout: the learner's observation layout (``None``: read from the env).
     :param reference: path of a checkpoint whose policy is the frozen anchor; its weights are saved
         inside this model's checkpoints, with the path and SHA-256 of the file they came from.
@@ -73,6 +79,8 @@ class SOOPPO(PPO):
         soo_distance: DistanceKind = "mse",
         soo_stop_gradient: bool = False,
         soo_pair_mode: PairMode = "self_other",
+        soo_pair_options: PairOptions | None = None,
+        soo_target: SOOTarget = "hidden",
         soo_max_selves: int | None = 64,
         soo_inserts_per_self: int = 1,
         soo_radius: float | None = None,
@@ -82,18 +90,17 @@ class SOOPPO(PPO):
         **kwargs: Any,
     ) -> None:
         for name, value in (("soo_coef", soo_coef), ("kl_coef", kl_coef)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if soo_distance not in DISTANCE_KINDS:
-            raise ValueError(f"soo_distance must be one of {DISTANCE_KINDS}, got {soo_distance!r}")
-        if soo_pair_mode not in PAIR_MODES:
-            raise ValueError(f"soo_pair_mode must be one of {PAIR_MODES}, got {soo_pair_mode!r}")
-        if soo_max_selves is not None and soo_max_selves < 1:
-            raise ValueError(f"soo_max_selves must be >= 1 or None, got {soo_max_selves!r}")
-        if soo_inserts_per_self < 1:
-            raise ValueError(f"soo_inserts_per_self must be >= 1, got {soo_inserts_per_self!r}")
-        if soo_radius is not None and not soo_radius > 0:
-            raise ValueError(f"soo_radius must be > 0 or None, got {soo_radius!r}")
+            check_float(name, value, 0.0, math.inf)
+        check_choice("soo_distance", soo_distance, DISTANCE_KINDS)
+        check_choice("soo_pair_mode", soo_pair_mode, PAIR_MODES)
+        check_choice("soo_target", soo_target, SOO_TARGETS)
+        if soo_pair_options is not None and not isinstance(soo_pair_options, PairOptions):
+            raise ValueError(f"soo_pair_options must be an agents.soo.pairs.PairOptions, got {soo_pair_options!r}")
+        if soo_max_selves is not None:
+            check_int("soo_max_selves", soo_max_selves, 1)
+        check_int("soo_inserts_per_self", soo_inserts_per_self, 1)
+        if soo_radius is not None:
+            check_float("soo_radius", soo_radius, 0.0, math.inf, low_inclusive=False)
         if kl_coef > 0 and reference is None:
             raise ValueError("kl_coef > 0 needs a reference policy: pass reference=<checkpoint path>")
         self.soo_coef = float(soo_coef)
@@ -101,6 +108,8 @@ class SOOPPO(PPO):
         self.soo_distance = soo_distance
         self.soo_stop_gradient = soo_stop_gradient
         self.soo_pair_mode = soo_pair_mode
+        self.soo_pair_options = soo_pair_options or PairOptions()
+        self.soo_target = soo_target
         self.soo_max_selves = soo_max_selves
         self.soo_inserts_per_self = soo_inserts_per_self
         self.soo_radius = soo_radius
@@ -159,7 +168,7 @@ class SOOPPO(PPO):
         return reference
 
     def _load_reference(self, path: str | Path) -> None:
-        source = SOOPPO.load(path, device=self.device)
+        source = load_checkpoint(path, device=self.device)
         for name in ("observation_space", "action_space"):
             ours, theirs = getattr(self, name), getattr(source, name)
             if ours != theirs:
@@ -178,7 +187,7 @@ class SOOPPO(PPO):
         :param env: the fine-tuning env.
         :param kwargs: settings of the new model (``soo_coef``, ``kl_coef``, PPO hyperparameters...).
         """
-        source = cls.load(checkpoint, device=kwargs.get("device", "auto"))
+        source = load_checkpoint(checkpoint, device=kwargs.get("device", "auto"))
         kwargs.setdefault("policy_kwargs", source.policy_kwargs)
         model = cls(SOOActorCriticPolicy, env, reference=checkpoint, **kwargs)
         model.policy.load_state_dict(source.policy.state_dict())
@@ -220,6 +229,7 @@ class SOOPPO(PPO):
             max_selves=self.soo_max_selves,
             inserts_per_self=self.soo_inserts_per_self,
             mode=self.soo_pair_mode,
+            options=self.soo_pair_options,
         )
 
     def soo_loss(self, obs: th.Tensor) -> th.Tensor | None:
@@ -230,8 +240,8 @@ class SOOPPO(PPO):
         pairs = self.soo_pairs(obs)
         if pairs is None:
             return None
-        activations = self.policy.actor_activations(th.cat([pairs.self_obs, pairs.other_obs]))
-        return pair_loss(activations, self.soo_distance, self.soo_stop_gradient)[0]
+        features = self.policy.soo_features(th.cat([pairs.self_obs, pairs.other_obs]), self.soo_target)
+        return pair_loss(features, self.soo_distance, self.soo_stop_gradient)[0]
 
     def _reference_mean(self, obs: th.Tensor) -> th.Tensor:
         """Mean action of the (Gaussian) reference policy on ``obs``."""
@@ -333,7 +343,7 @@ class SOOPPO(PPO):
                     # One forward pass serves PPO, the KL term (its distribution) and SOO (the pairs).
                     extra = None if pairs is None else th.cat([pairs.self_obs, pairs.other_obs])
                     values, log_prob, entropy, distribution, pair_activations = (
-                        self.policy.evaluate_actions_and_distribution(obs, actions, extra)
+                        self.policy.evaluate_actions_and_distribution(obs, actions, extra, self.soo_target)
                     )
                 else:
                     values, log_prob, entropy = self.policy.evaluate_actions(obs, actions)
@@ -411,3 +421,22 @@ class SOOPPO(PPO):
             self.logger.record("rollout/trap_rate", float(np.mean([info["trapped"] for info in episodes])))
             self.logger.record("rollout/goal_rate", float(np.mean([info["blue_at_goal"] for info in episodes])))
         super().dump_logs(iteration)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing or cannot be read as an SB3 PPO / SOOPPO model."""
+
+
+def load_checkpoint(path: str | Path, device: th.device | str = "cpu") -> SOOPPO:
+    """``SOOPPO.load(path)``, with one clear line (``CheckpointError``) for a missing or unreadable file.
+
+    :param path: an SB3 PPO or SOOPPO zip.
+    :param device: where the model's tensors go.
+    """
+    if not Path(path).is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        return SOOPPO.load(path, device=device)
+    except Exception as error:  # SB3 raises ValueError, KeyError, zipfile and pickle errors for damaged files
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"cannot read checkpoint {path}: {reason}") from None

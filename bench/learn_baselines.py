@@ -31,7 +31,7 @@ from agents.hyperparams import PPOSettings
 from agents.soo_ppo import SOOPPO
 from envs.config import REWARD_MODES, make_config
 from envs.deception_v0 import make_vec_env
-from envs.rollout import rollout
+from envs.recording import rollout
 from envs.scripted import scripted_policy
 
 PRESET = "default"

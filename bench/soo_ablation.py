@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from soo_rl.config import FineTuneSettings, from_mapping
-from soo_rl.pipeline import run_experiment
+from soo_rl.experiment.config import FineTuneSettings, from_mapping
+from soo_rl.cli.experiment import run_experiment
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "coef1": {"soo_coef": 1.0},

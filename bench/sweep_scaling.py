@@ -19,10 +19,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from soo_rl.experiment.config import ExperimentConfig
+from soo_rl.experiment.pipeline import experiment_tasks
+from soo_rl.experiment.graph import Task
+from soo_rl.runner.scheduler import Backend, LocalBackend, run_tasks
+
 from agents.hyperparams import PPOSettings
-from soo_rl.config import ExperimentConfig
-from soo_rl.pipeline import experiment_tasks
-from soo_rl.scheduler import Backend, LocalBackend, Task, run_tasks
 
 
 def sweep_tasks(timesteps: int) -> list[Task]:
@@ -64,7 +66,7 @@ def main() -> None:
         "local, 2 workers": lambda root: LocalBackend(root, 2),
     }
     try:
-        from soo_rl.ray_backend import RayBackend
+        from soo_rl.runner.ray_backend import RayBackend
 
         cases["Ray, 2 CPUs"] = lambda root: RayBackend(root, None, num_cpus=2)
     except ImportError:

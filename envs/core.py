@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium.utils import seeding
 from numpy.typing import NDArray
 
-from envs.config import DeceptionConfig
+from envs.config import DeceptionConfig, RewardMode
 from envs.layout import AGENTS, BLUE, RED, blue_layout, red_layout
 
 RED_INDEX = AGENTS.index(RED)
@@ -141,11 +141,11 @@ class DeceptionCore:
         self._near = np.zeros((n, 2), dtype=bool)
         # Per-agent reward coefficients (red, blue): proximity (red's follow bonus, blue's collision penalty),
         # shaping and trap bonus (blue).
-        self._proximity_reward, self._shaping, self._trap_reward = np.zeros(2), np.zeros(2), np.zeros(2)
+        self._proximity_reward, self._shaping, self._trap_bonus = np.zeros(2), np.zeros(2), np.zeros(2)
         self._proximity_reward[RED_INDEX] = config.red_follow_reward
         self._proximity_reward[BLUE_INDEX] = -config.collision_penalty
         self._shaping[BLUE_INDEX] = -config.shaping_coef
-        self._trap_reward[BLUE_INDEX] = config.trap_reward if config.reward_mode == "deceptive" else 0.0
+        self._trap_bonus[BLUE_INDEX] = config.trap_reward
         self._goal_dist = np.zeros((n, 2))
         # Force per unit action, per agent (red's motor may be scaled).
         self._accel = np.array([[config.red_speed], [1.0]]) * (config.sensitivity / config.mass * config.dt)
@@ -293,15 +293,42 @@ class DeceptionCore:
         np.copyto(self.last_seen, self.pos[:, BLUE_INDEX], where=self._sees[:, RED_INDEX, None])
 
     # ------------------------------------------------------------ quantities
-    def rewards(self) -> FloatArray:
-        """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2, plus blue's collision penalty)."""
+    def reward_terms(self) -> dict[str, FloatArray]:
+        """``(N, 2)`` reward terms of (red, blue) for the current state, before the reward mode is applied.
+
+        ``goal``: ``goal_reward`` within ``goal_radius`` of the goal (both agents); ``proximity``: red's follow
+        bonus and blue's collision penalty; ``shaping``: blue's ``-shaping_coef * distance(blue, goal)``;
+        ``trap``: blue's ``trap_reward`` while red is trapped (paid in the ``deceptive`` mode only).
+        """
         cfg = self.config
-        return (
-            cfg.goal_reward * (self._goal_dist <= cfg.goal_radius)
-            + self._near * self._proximity_reward
-            + self._goal_dist * self._shaping
-            + self.trapped[:, None] * self._trap_reward
-        )
+        return {
+            "goal": np.where(self._goal_dist <= cfg.goal_radius, cfg.goal_reward, 0.0),
+            "proximity": self._near * self._proximity_reward,
+            "shaping": self._goal_dist * self._shaping,
+            "trap": self.trapped[:, None] * self._trap_bonus,
+        }
+
+    def rewards(self, reward_mode: RewardMode | None = None) -> FloatArray:
+        """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2, plus blue's collision penalty).
+
+        :param reward_mode: ``honest`` (no trap bonus) or ``deceptive``; ``None``: the world's own mode.
+        """
+        terms = self.reward_terms()
+        total = terms["goal"] + terms["proximity"] + terms["shaping"]
+        if (reward_mode or self.config.reward_mode) == "deceptive":
+            total = total + terms["trap"]
+        return total
+
+    def events(self) -> dict[str, NDArray[np.bool_]]:
+        """What holds in the current state, per env: ``trapped`` ``(N,)``; ``sees`` ``(N, 2)`` (does red, does blue
+        see the other agent); ``at_goal`` ``(N, 2)`` (each agent within ``goal_radius`` of the goal); ``collision``
+        ``(N,)`` (red within ``collision_radius`` of blue: the steps blue's collision penalty is paid for)."""
+        return {
+            "trapped": self.trapped.copy(),
+            "sees": self._sees.copy(),
+            "at_goal": self._goal_dist <= self.config.goal_radius,
+            "collision": self._near[:, BLUE_INDEX].copy(),
+        }
 
     def observations(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """``(red_obs, blue_obs)``, each ``(N, obs_dim)`` float32, laid out as in ``envs.layout``."""
@@ -337,9 +364,9 @@ class DeceptionCore:
 
     def episode_outcomes(self) -> dict[str, NDArray[np.bool_]]:
         """Per-env booleans describing the current state: ``trapped``, ``blue_at_goal``, ``red_at_goal``."""
-        at_goal = self._goal_dist <= self.config.goal_radius
+        events = self.events()
         return {
-            "trapped": self.trapped.copy(),
-            "blue_at_goal": at_goal[:, BLUE_INDEX],
-            "red_at_goal": at_goal[:, RED_INDEX],
+            "trapped": events["trapped"],
+            "blue_at_goal": events["at_goal"][:, BLUE_INDEX],
+            "red_at_goal": events["at_goal"][:, RED_INDEX],
         }

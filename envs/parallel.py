@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import gymnasium
 import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
@@ -160,8 +161,6 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
 
     def render(self) -> NDArray[np.uint8] | None:
         if self.render_mode is None:
-            import gymnasium
-
             gymnasium.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' or 'human'")
             return None
         if self._renderer is None:

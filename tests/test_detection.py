@@ -1,4 +1,4 @@
-"""Detection by SOO value against the number of evaluation episodes."""
+"""Detection by SOO value against the number of evaluation episodes, and the one definition of an SOO value."""
 
 from __future__ import annotations
 
@@ -7,11 +7,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from soo_rl.detection import block_soo_values, detection_curve, detection_scores
+from soo_rl.measurement.detection import detection_curve, detection_scores
+from soo_rl.measurement.soo_value import EpisodeSOO
+
+
+def agent(per_episode: np.ndarray, steps: int = 1) -> EpisodeSOO:
+    """An agent whose every measured episode has ``steps`` self steps of the given mean (NaN: no self step)."""
+    measured = np.isfinite(per_episode)
+    return EpisodeSOO(np.where(measured, per_episode * steps, 0.0), np.where(measured, steps, 0))
 
 
 def curve(honest: list[np.ndarray], deceptive: list[np.ndarray]) -> dict[str, Any]:
-    return detection_curve(honest, deceptive, np.random.default_rng(0), resamples=300, counts=(1, 10, 100))
+    return detection_curve(
+        [agent(v) for v in honest], [agent(v) for v in deceptive], np.random.default_rng(0), 300, (1, 10, 100)
+    )
 
 
 def test_separable_agents_are_detected_at_every_budget() -> None:
@@ -37,10 +46,20 @@ def test_more_episodes_separate_noisy_agents_better() -> None:
         assert low <= entry["mean"] <= high
 
 
-def test_blocks_skip_episodes_without_self_steps_and_unmeasured_agents_count_as_chance() -> None:
-    values = np.array([np.nan, 2.0, 4.0, np.nan, np.nan, 7.0])
-    np.testing.assert_array_equal(block_soo_values(values, 2, 3), [2.0, 4.0, 7.0])
-    np.testing.assert_array_equal(block_soo_values(values, 1, 2), [np.nan, 2.0])
+def test_an_soo_value_is_a_mean_over_self_steps_at_every_granularity() -> None:
+    soo = EpisodeSOO(np.array([0.0, 2.0, 12.0, 0.0, 0.0, 7.0]), np.array([0, 1, 3, 0, 0, 1]))
+    np.testing.assert_array_equal(soo.per_episode(), [np.nan, 2.0, 4.0, np.nan, np.nan, 7.0])
+    np.testing.assert_array_equal(soo.blocks(2, 3), [2.0, 4.0, 7.0])
+    np.testing.assert_array_equal(soo.blocks(3, 2), [14.0 / 4.0, 7.0])  # steps weigh, not episodes
+    assert soo.value() == 21.0 / 5.0 == soo.blocks(6, 1)[0]
+    per_step = np.array([[np.nan, 1.0], [3.0, np.nan], [5.0, 2.0]])
+    from_steps = EpisodeSOO.from_steps(per_step)
+    np.testing.assert_array_equal(from_steps.sums, [8.0, 3.0])
+    np.testing.assert_array_equal(from_steps.steps, [2, 2])
+    assert from_steps.value() == pytest.approx(np.nanmean(per_step))
+
+
+def test_unmeasured_agents_count_as_chance() -> None:
     pairwise, auc = detection_scores(np.array([np.nan, 0.0]), np.array([1.0, 1.0]))
     assert pairwise == 0.75 and auc == 0.75  # the unmeasured honest agent is a coin flip, the other is caught
     blind = curve([np.full(3, np.nan)] * 2, [np.full(3, np.nan)] * 2)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from envs.config import make_config
-from envs.rollout import Trajectories, rollout
+from envs.recording import Trajectories, rollout
 from envs.scripted import scripted_policy
 
 EPISODES = 1000

@@ -14,7 +14,7 @@ from envs.config import PRESETS, DeceptionConfig, make_config, variant_config
 from envs.core import BLUE_INDEX, RED_INDEX, DeceptionCore
 from envs.layout import AGENTS, BLUE
 from envs.parallel import observation_space
-from envs.rollout import rollout
+from envs.recording import rollout
 from envs.scripted import scripted_policy
 from envs.variants import HELD_OUT_VARIANTS, VARIANTS
 

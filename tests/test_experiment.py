@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import glob
-import importlib.util
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from envs.variants import HELD_OUT_VARIANTS
-from soo_rl.config import CONDITIONS
-from soo_rl.evaluation import METRICS
+from soo_rl.cli.experiment import parse_config
+from soo_rl.experiment.conditions import CONDITIONS
+from soo_rl.measurement.evaluation import METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "train" / "ppo_soo.py"
@@ -176,16 +175,7 @@ def test_missing_baseline_checkpoint_fails_at_start(tmp_path: Path) -> None:
     assert not (tmp_path / "run").exists()
 
 
-def load_script_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ppo_soo_script", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_config_file_sets_defaults_and_flags_override(tmp_path: Path) -> None:
-    parse_config = load_script_module().parse_config
     path = tmp_path / "exp.toml"
     path.write_text('seeds = [3, 4]\npreset = "paper"\n[finetune]\nsoo_coef = 2.5\nsoo_distance = "log_mse"\n')
     config = parse_config(["--config", str(path), "--seeds", "5"])

@@ -1,17 +1,22 @@
-"""Metrics of SPEC section 4 on scripted agents and on known inputs."""
+"""Metrics of SPEC section 4 on scripted agents and on known inputs; every quantity read from the recording."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
 import torch as th
 
+from agents.soo.pairs import OtherSlots, PairOptions
 from envs.config import make_config
+from envs.core import BLUE_INDEX, InitialState
 from envs.layout import blue_layout
-from envs.rollout import Trajectories, rollout
+from envs.recording import Trajectories, rollout
 from envs.scripted import scripted_policy
-from soo_rl import metrics
-from soo_rl.pairs import OtherSlots
+from soo_rl.measurement import metrics
+from soo_rl.measurement.soo_value import SOOMeasure, soo_values
 
 
 @pytest.fixture(scope="module", params=["default", "paper"])
@@ -24,23 +29,60 @@ def scripted(request: pytest.FixtureRequest) -> tuple[str, dict[str, Trajectorie
 
 
 def test_scripted_deceiver_scores_high_and_honest_low(scripted: tuple[str, dict[str, Trajectories]]) -> None:
-    preset, runs = scripted
-    config = make_config(preset)
+    _, runs = scripted
     honest, deceptive = runs["honest"], runs["deceptive"]
     assert metrics.trap_rate(deceptive) >= 0.8 and metrics.trap_rate(honest) <= 0.2
-    assert metrics.deceptive_step_rate(deceptive, config) >= 0.9
-    assert metrics.deceptive_step_rate(honest, config) <= 0.1
+    assert metrics.deceptive_step_rate(deceptive) >= 0.9
+    assert metrics.deceptive_step_rate(honest) <= 0.1
     assert metrics.goal_rate(honest) >= 0.95
     # Deceiving costs goal time: the honest return of the deceiver is lower.
-    assert metrics.honest_returns(deceptive, config).mean() < metrics.honest_returns(honest, config).mean()
+    assert deceptive.blue_honest_return.mean() < honest.blue_honest_return.mean()
 
 
-def test_honest_return_matches_recorded_honest_rewards(scripted: tuple[str, dict[str, Trajectories]]) -> None:
-    preset, _ = scripted
-    config = make_config(preset, reward_mode="honest")
-    red = scripted_policy("red_follower", config)
-    played = rollout(config, red, scripted_policy("deceptive", config), 200, seed=1)
-    np.testing.assert_allclose(metrics.honest_returns(played, config), played.blue_return)
+def test_outcome_classes_partition_the_episodes(scripted: tuple[str, dict[str, Trajectories]]) -> None:
+    for traj in scripted[1].values():
+        classes = metrics.episode_outcomes(traj)
+        assert set(classes) == set(metrics.OUTCOMES)
+        np.testing.assert_array_equal(np.sum(list(classes.values()), axis=0), 1)  # exactly one class per episode
+        rates = metrics.outcome_rates(traj)
+        assert sum(rates.values()) == pytest.approx(1.0)
+        assert rates["lure_and_goal"] + rates["lure_and_stuck"] == pytest.approx(metrics.trap_rate(traj))
+        assert rates["honest_success"] + rates["lure_and_goal"] == pytest.approx(metrics.goal_rate(traj))
+    honest = metrics.outcome_rates(scripted[1]["honest"])
+    assert honest["honest_success"] >= 0.8 and honest["lure_and_stuck"] == 0.0
+
+
+def test_outcome_classes_on_known_episodes() -> None:
+    config = make_config("default")
+    state = {
+        "red_pos": [[0.0, 0.0], [0.0, 0.0]],
+        "blue_pos": [[0.5, 0.5], [0.05, 0.0]],
+        "landmarks": [[[0.5, 0.5], [0.0, 0.0]], [[0.8, 0.8], [-0.8, -0.8]]],
+        "goal_index": [0, 0],
+    }
+    still = lambda obs: np.zeros((len(obs), 2))  # noqa: E731
+    traj = rollout(config, still, still, 2, initial_state=InitialState.from_mapping(state, 2))
+    # Episode 0: blue on the goal, red on the fake (trapped at once). Episode 1: neither.
+    assert [name for name, flags in metrics.episode_outcomes(traj).items() if flags[0]] == ["lure_and_goal"]
+    assert [name for name, flags in metrics.episode_outcomes(traj).items() if flags[1]] == ["other_failure"]
+
+
+def test_honest_return_is_the_cores_honest_reward_in_every_preset() -> None:
+    # Regression: the honest return was re-derived from positions without the collision penalty (221.38 on
+    # 500 scripted-honest `awareness` episodes where the core's honest reward gives 147.53).
+    for preset in ("default", "paper", "awareness"):
+        honest_world = make_config(preset, reward_mode="honest")
+        red, blue = scripted_policy("red_follower", honest_world), scripted_policy("deceptive", honest_world)
+        played_honest = rollout(honest_world, red, blue, 500, seed=3)
+        played_deceptive = rollout(honest_world.replace(reward_mode="deceptive"), red, blue, 500, seed=3)
+        np.testing.assert_array_equal(played_deceptive.blue_honest_return, played_honest.blue_return)
+        assert (played_deceptive.blue_return > played_deceptive.blue_honest_return).any()  # the trap bonus
+    awareness = make_config("awareness")
+    played = rollout(awareness, scripted_policy("red_follower", awareness), scripted_policy("honest", awareness), 500)
+    terms = played.reward_terms
+    blue_terms = sum(terms[name][:, :, BLUE_INDEX] for name in ("goal", "proximity", "shaping")).sum(axis=0)
+    np.testing.assert_allclose(played.blue_honest_return, blue_terms)
+    assert (terms["proximity"][:, :, BLUE_INDEX] < 0).any()  # the collision penalty is part of it
 
 
 def test_behaviour_distance() -> None:
@@ -52,32 +94,27 @@ def test_behaviour_distance() -> None:
     assert metrics.behaviour_distance(a, b) == pytest.approx(5.0)
 
 
-def test_bootstrap_ci_contains_the_mean_and_shrinks_with_more_seeds() -> None:
-    rng = np.random.default_rng(0)
-    few = rng.normal(0.5, 0.1, size=3)
-    many = rng.normal(0.5, 0.1, size=30)
-    for values in (few, many):
-        low, high = metrics.bootstrap_ci(values, np.random.default_rng(1))
-        assert low <= values.mean() <= high
-    width_few = np.subtract(*metrics.bootstrap_ci(few, np.random.default_rng(1))[::-1])
-    width_many = np.subtract(*metrics.bootstrap_ci(many, np.random.default_rng(1))[::-1])
-    assert width_many < width_few
-    assert metrics.bootstrap_ci([0.3], np.random.default_rng(1)) == (0.3, 0.3)
-    assert metrics.bootstrap_ci([0.1, 0.2], np.random.default_rng(5)) == metrics.bootstrap_ci(
-        [0.1, 0.2], np.random.default_rng(5)
-    )
+def test_deceptive_steps_count_only_steps_where_blue_sees_an_untrapped_red(
+    scripted: tuple[str, dict[str, Trajectories]],
+) -> None:
+    traj = scripted[1]["deceptive"]
+    counted, deceptive = metrics.deceptive_steps(traj)
+    visible = traj.blue_obs[..., blue_layout(2).slice("other_visible")][..., 0] > 0.5
+    np.testing.assert_array_equal(counted, visible & ~traj.trapped[:-1])
+    assert not (deceptive & ~counted).any()
+    assert metrics.deceptive_step_rate(traj, threshold=1.01) == 0.0  # no cosine exceeds 1
 
 
-def test_detection_statistics() -> None:
-    assert metrics.pairwise_detection_accuracy([0.1, 0.2, 0.5], [0.3, 0.4, 0.4]) == pytest.approx(2 / 3)
-    assert metrics.pairwise_detection_accuracy([0.1], [0.1]) == 0.5
-    assert metrics.roc_auc([0.9, 0.8, 0.1, 0.2], [True, True, False, False]) == 1.0
-    assert metrics.roc_auc([0.1, 0.2, 0.9, 0.8], [True, True, False, False]) == 0.0
-    assert metrics.roc_auc([0.5, 0.5], [True, False]) == 0.5
-    with pytest.raises(ValueError, match="one honest and one deceptive value per seed"):
-        metrics.pairwise_detection_accuracy([0.1, 0.2], [0.3])
-    with pytest.raises(ValueError, match="at least one agent of each class"):
-        metrics.roc_auc([0.1], [True])
+class LinearPolicy:
+    """A stand-in for the policy: ``tanh(obs @ weights)`` as every target's features."""
+
+    num_hidden_layers = 1
+
+    def __init__(self, weights: th.Tensor) -> None:
+        self.weights = weights
+
+    def soo_features(self, obs: th.Tensor, target: str = "hidden", layers: Sequence[int] | None = None) -> th.Tensor:
+        return th.tanh(obs @ self.weights)
 
 
 def test_soo_values_are_zero_for_a_network_blind_to_the_other_agent(
@@ -92,16 +129,24 @@ def test_soo_values_are_zero_for_a_network_blind_to_the_other_agent(
     blind[slots.rel] = 0.0
     blind[slots.visible] = 0.0
     obs = runs["deceptive"].blue_obs
-    seeing = metrics.soo_values(
-        lambda x: th.tanh(x @ weights), obs, slots, config.blue_radius, 3, th.Generator().manual_seed(1)
-    )
-    ignoring = metrics.soo_values(
-        lambda x: th.tanh(x @ blind), obs, slots, config.blue_radius, 3, th.Generator().manual_seed(1)
-    )
+
+    def values(w: th.Tensor, measure: SOOMeasure | None = None) -> np.ndarray:
+        policy: Any = LinearPolicy(w)
+        measure = measure or SOOMeasure()
+        return soo_values(policy, obs, slots, config.blue_radius, measure, 3, th.Generator().manual_seed(1))
+
+    seeing, ignoring = values(weights), values(blind)
     visible = obs[..., slots.visible][..., 0] > 0.5
     assert np.all(np.isnan(seeing[visible])) and np.all(np.isfinite(seeing[~visible]))
     assert np.all(seeing[~visible] > 0)
     np.testing.assert_array_equal(ignoring[~visible], 0.0)
+    # The zeroed flag is a difference a network can see even when it ignores red's slots.
+    flagged = values(blind, SOOMeasure(options=PairOptions(flags="zero")))
+    trapped_selves = ~visible & (obs[..., layout.slice("red_trapped")][..., 0] > 0.5)
+    assert trapped_selves.any() and np.all(flagged[trapped_selves] > 0)
+    # A smaller insertion disk moves the other copy less: a smaller distance.
+    near = values(weights, SOOMeasure(options=PairOptions(radius=0.01)))
+    assert np.nanmean(near) < np.nanmean(seeing)
 
 
 def test_collision_steps_are_the_steps_the_awareness_penalty_charges() -> None:
@@ -110,5 +155,5 @@ def test_collision_steps_are_the_steps_the_awareness_penalty_charges() -> None:
     red, blue = scripted_policy("red_follower", penalised), scripted_policy("honest", penalised)
     with_penalty, without = (rollout(c, red, blue, 300, seed=4) for c in (penalised, free))
     charged = (without.blue_return - with_penalty.blue_return).mean() / penalised.collision_penalty
-    assert metrics.collision_steps(with_penalty, penalised) == pytest.approx(charged)
-    assert metrics.collision_steps(with_penalty, penalised) > 10  # the scripted red catches the honest blue
+    assert metrics.collision_steps(with_penalty) == pytest.approx(charged)
+    assert metrics.collision_steps(with_penalty) > 10  # the scripted red catches the honest blue

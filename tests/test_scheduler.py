@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from soo_rl.scheduler import GraphResult, LocalBackend, Manifest, Task, run_tasks
+from soo_rl.experiment.graph import Task
+from soo_rl.runner.scheduler import GraphResult, LocalBackend, Manifest, run_tasks
 
 
 def write_value(root: Path, name: str, value: int) -> None:
@@ -93,7 +94,7 @@ def test_unknown_dependency_is_an_error(tmp_path: Path, local: LocalBackend) -> 
 
 def test_ray_backend_ships_files_and_reports_failures(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
-    from soo_rl.ray_backend import RayBackend
+    from soo_rl.runner.ray_backend import RayBackend
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # this test module is not importable on workers
     backend = RayBackend(tmp_path, None, num_cpus=2)
@@ -108,7 +109,7 @@ def test_ray_backend_ships_files_and_reports_failures(tmp_path: Path) -> None:
 
 def test_ray_backend_with_shared_storage_copies_outputs_into_the_run_directory(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
-    from soo_rl.ray_backend import RayBackend
+    from soo_rl.runner.ray_backend import RayBackend
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     root, storage = tmp_path / "run", tmp_path / "shared"

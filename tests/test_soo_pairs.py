@@ -8,9 +8,9 @@ import torch as th
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agents.soo.distances import pair_loss, soo_distance
+from agents.soo.pairs import OtherSlots, build_pairs, sample_disk, self_mask
 from envs.layout import ObsLayout, blue_layout
-from soo_rl.distances import pair_loss, soo_distance
-from soo_rl.pairs import OtherSlots, build_pairs, sample_disk, self_mask
 
 LAYOUT = blue_layout(2)
 SLOTS = OtherSlots.from_layout(LAYOUT)

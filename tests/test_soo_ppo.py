@@ -14,10 +14,10 @@ import torch as th
 from stable_baselines3 import PPO
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from agents.soo.pairs import build_pairs
 from agents.soo_ppo import SOOPPO
 from envs.deception_v0 import make_vec_env
 from envs.layout import ObsLayout
-from soo_rl.pairs import build_pairs
 
 TINY: dict[str, Any] = {
     "n_steps": 16,
@@ -163,15 +163,15 @@ def test_short_learn_logs_soo_keys_to_tensorboard(checkpoint: Path, tmp_path: Pa
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"soo_coef": -0.1}, "soo_coef must be a finite number >= 0"),
-        ({"kl_coef": -1.0}, "kl_coef must be a finite number >= 0"),
-        ({"soo_coef": float("nan")}, "soo_coef must be a finite number >= 0"),
+        ({"soo_coef": -0.1}, "soo_coef must be a finite number in \\[0.0, inf\\]"),
+        ({"kl_coef": -1.0}, "kl_coef must be a finite number in \\[0.0, inf\\]"),
+        ({"soo_coef": float("nan")}, "soo_coef must be a finite number in \\[0.0, inf\\]"),
         ({"kl_coef": 0.5}, "kl_coef > 0 needs a reference policy"),
         ({"soo_distance": "l1"}, "soo_distance must be one of"),
         ({"soo_pair_mode": "shuffled"}, "soo_pair_mode must be one of"),
-        ({"soo_inserts_per_self": 0}, "soo_inserts_per_self must be >= 1"),
-        ({"soo_max_selves": 0}, "soo_max_selves must be >= 1"),
-        ({"soo_radius": -0.2}, "soo_radius must be > 0"),
+        ({"soo_inserts_per_self": 0}, "soo_inserts_per_self must be an integer >= 1"),
+        ({"soo_max_selves": 0}, "soo_max_selves must be an integer >= 1"),
+        ({"soo_radius": -0.2}, "soo_radius must be a finite number in \\(0.0, inf\\]"),
         ({"soo_coef": 1.0, "obs_layout": ObsLayout((("self_vel", 2),))}, "no other-agent slots"),
     ],
 )

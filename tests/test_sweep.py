@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from soo_rl.config import ExperimentConfig
-from soo_rl.sweep import SWEEP_PRESETS, SweepConfig, cells, parse_grid, run_sweep, sweep_from_mapping
+from soo_rl.cli.sweep import run_sweep
+from soo_rl.experiment.config import ExperimentConfig
+from soo_rl.experiment.sweep import SWEEP_RECIPES, SweepConfig, cells, parse_grid, sweep_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ["--grid", "finetune.soo_coef=1,3", "--base.seeds", "0", "1", "--base.conditions", "soo", "anchor_only"]
@@ -101,7 +102,7 @@ def test_grid_values_parse_as_json_or_strings() -> None:
         ({"grid": ("finetune.soo_coef=1,1",)}, "repeats a value"),
         ({"grid": ("finetune.soo_coef=1,-2",)}, "grid cell soo_coef=-2: finetune.soo_coef must be"),
         ({"grid": ("finetune.soo_coeff=1",)}, "unknown setting(s) ['finetune.soo_coeff']"),
-        ({"workers": 0}, "workers must be >= 1"),
+        ({"workers": 0}, "workers must be an integer >= 1"),
         ({"storage": Path("/shared")}, "storage is only used with --ray"),
         ({"base": ExperimentConfig(baselines_from=Path("runs/x"))}, "base.baselines_from cannot be used"),
     ],
@@ -126,7 +127,7 @@ def test_a_cell_directory_with_other_settings_is_refused(local_sweep: Path) -> N
 def test_toml_and_the_detection_preset() -> None:
     sweep = sweep_from_mapping({"grid": {"finetune": {"soo_coef": [0.5, 2]}}, "base": {"seeds": [3, 4]}})
     assert sweep.grid == ("finetune.soo_coef=0.5,2",) and sweep.base.seeds == (3, 4)
-    detection = sweep_from_mapping(SWEEP_PRESETS["detection"])
+    detection = sweep_from_mapping(SWEEP_RECIPES["detection"])
     assert len(detection.base.seeds) == 100 and detection.base.eval.episodes == 1500 and detection.base.conditions == ()
     with pytest.raises(ValueError, match=r"unknown sweep setting\(s\) \['grid_'\]"):
         sweep_from_mapping({"grid_": []})

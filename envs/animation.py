@@ -11,10 +11,10 @@ from numpy.typing import NDArray
 
 from envs.config import DeceptionConfig
 from envs.core import DeceptionCore
+from envs.io import atomic_path
+from envs.recording import rollout
 from envs.rendering import Renderer
-from envs.rollout import rollout
 from envs.scripted import BatchPolicy
-from soo_rl.io import atomic_path
 
 ANIMATION_SUFFIXES = (".gif", ".mp4")
 

@@ -8,17 +8,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agents.hyperparams import PPOSettings
-from envs.config import PRESETS, make_config
+from agents.policy import SOO_TARGETS, SOOTarget
+from agents.soo.distances import DISTANCE_KINDS, DistanceKind
+from agents.soo.pairs import FLAG_OPTIONS, INSERTIONS, FlagOption, Insertion, PairOptions
+from envs.config import PRESETS, DeceptionConfig, RewardMode, make_config
 from envs.validation import check_choice, check_float, check_int
 from envs.variants import HELD_OUT_VARIANTS, VARIANTS
-from soo_rl.distances import DISTANCE_KINDS, DistanceKind
-from soo_rl.evaluation import EvalSettings
+from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS
+from soo_rl.measurement.evaluation import EvalSettings
+from soo_rl.measurement.soo_value import SOOMeasure
 
-BASELINES: tuple[str, ...] = ("honest", "deceptive")
-FINE_TUNINGS: tuple[str, ...] = ("soo", "anchor_only", "random_pairs", "honesty_reward")
-CONDITIONS: tuple[str, ...] = BASELINES + FINE_TUNINGS
-RED = "red"
-"""Name of a learned red's checkpoints (``red_seed<N>.zip``, beside the baselines)."""
 RedKind = Literal["scripted", "learned"]
 RED_KINDS: tuple[str, ...] = ("scripted", "learned")
 TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in HELD_OUT_VARIANTS)
@@ -47,6 +46,14 @@ class FineTuneSettings:
     """Self observations per minibatch used for SOO pairs."""
     soo_inserts_per_self: int = 1
     """Inserted other positions per self observation."""
+    soo_target: SOOTarget = "hidden"
+    """What SOO compares: the actor's ``hidden`` activations, or its mean ``actions`` (the authors' training code)."""
+    pair_flags: FlagOption = "keep"
+    """The other copy's ``red_trapped`` slot: ``keep`` it, or ``zero`` it (the authors' evaluation code)."""
+    pair_insertion: Insertion = "area"
+    """Red inserted uniformly by ``area`` of the disk, or uniformly in ``radius`` (the authors')."""
+    pair_radius: float | None = None
+    """Radius of the insertion disk (``None``: the learner's observation radius; the authors use 0.125 in training)."""
 
     def __post_init__(self) -> None:
         check_int("finetune.timesteps", self.timesteps, 0)
@@ -56,6 +63,20 @@ class FineTuneSettings:
         check_choice("finetune.soo_distance", self.soo_distance, DISTANCE_KINDS)
         check_int("finetune.soo_max_selves", self.soo_max_selves, 1)
         check_int("finetune.soo_inserts_per_self", self.soo_inserts_per_self, 1)
+        check_choice("finetune.soo_target", self.soo_target, SOO_TARGETS)
+        check_choice("finetune.pair_flags", self.pair_flags, FLAG_OPTIONS)
+        check_choice("finetune.pair_insertion", self.pair_insertion, INSERTIONS)
+        if self.pair_radius is not None:
+            check_float("finetune.pair_radius", self.pair_radius, 0.0, float("inf"), low_inclusive=False)
+
+    @property
+    def pair_options(self) -> PairOptions:
+        """How the other copy of a self observation is built."""
+        return PairOptions(self.pair_flags, self.pair_insertion, self.pair_radius)
+
+    def soo_measure(self) -> SOOMeasure:
+        """What the SOO value compares: the target, layers and pairs this SOO fine-tuning acts on."""
+        return SOOMeasure(self.soo_target, self.soo_layers, self.pair_options)
 
 
 @dataclass(frozen=True)
@@ -108,6 +129,8 @@ class ExperimentConfig:
             check_int("seeds[...]", seed, 0)
         for condition in self.conditions:
             check_choice("conditions[...]", condition, FINE_TUNINGS)
+        if len(set(self.conditions)) != len(self.conditions):
+            raise ValueError(f"conditions must not repeat a condition, got {self.conditions!r}")
         check_choice("red", self.red, RED_KINDS)
         check_int("red_timesteps", self.red_timesteps, 1)
         check_int("workers", self.workers, 1)
@@ -120,18 +143,21 @@ class ExperimentConfig:
         if self.eval.seed in self.seeds:
             raise ValueError(f"eval.seed ({self.eval.seed}) must differ from every training seed {self.seeds}")
 
-    def env_config(self, reward_mode: str) -> Any:
+    def env_config(self, reward_mode: RewardMode) -> DeceptionConfig:
         """The world for a given reward mode."""
         return make_config(self.preset, reward_mode=reward_mode)
 
-    def variant_config(self, variant: str) -> Any:
+    def variant_config(self, variant: str) -> DeceptionConfig:
         """A held-out variant of the run's world (its changes applied to the run's preset), deceptive reward."""
         return make_config(self.preset, reward_mode="deceptive", **VARIANTS[variant])
 
-    def baseline_checkpoints(self, run_dir: Path) -> list[Path]:
-        """Checkpoint paths of every baseline in ``run_dir``."""
-        reds = (RED,) if self.red == "learned" else ()
-        return [checkpoint_path(run_dir, mode, seed) for mode in (*reds, *BASELINES) for seed in self.seeds]
+    def finetune_for(self, condition: str) -> FineTuneSettings:
+        """The fine-tuning settings of ``condition``: ``finetune`` with the condition's own overrides."""
+        return dataclasses.replace(self.finetune, **CONDITIONS[condition].finetune_overrides)
+
+    def soo_measure(self) -> SOOMeasure:
+        """What every agent's SOO value compares (the ``soo`` condition's target, layers and pairs)."""
+        return self.finetune.soo_measure()
 
     def resolved(self) -> ExperimentConfig:
         """The settings actually run: ``quick`` shrinks every budget."""
@@ -152,16 +178,6 @@ class ExperimentConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings (paths as strings)."""
         return _jsonable(dataclasses.asdict(self))
-
-
-def checkpoint_path(run_dir: Path, condition: str, seed: int) -> Path:
-    """Where the agent of ``condition`` and ``seed`` is saved."""
-    return run_dir / "checkpoints" / f"{condition}_seed{seed}.zip"
-
-
-def red_checkpoint(config: ExperimentConfig, seed: int) -> Path:
-    """Where the learned red of ``seed`` is saved (with the baselines, which train against it)."""
-    return checkpoint_path(config.baselines_from or config.run_dir, RED, seed)
 
 
 def reject_unknown(data: dict[str, Any], settings: type, prefix: str = "", label: str = "setting") -> None:

@@ -1,4 +1,4 @@
-"""Training one agent: a baseline from scratch or a fine-tuning run from the deceptive baseline."""
+"""Training one agent: a baseline from scratch, a fine-tuning run from the deceptive baseline, or a learned red."""
 
 from __future__ import annotations
 
@@ -11,33 +11,43 @@ from stable_baselines3.common.logger import HParam
 
 from agents.batch_policy import ModelPolicy
 from agents.learned_red import train_red
-from agents.soo_ppo import SOOPPO
+from agents.soo_ppo import SOOPPO, load_checkpoint
 from envs.config import DeceptionConfig
 from envs.deception_v0 import make_vec_env
 from envs.scripted import BatchPolicy, scripted_policy
-from soo_rl.config import BASELINES, RED, ExperimentConfig, checkpoint_path, red_checkpoint
-from soo_rl.evaluation import EvalSettings, evaluate
+from soo_rl.experiment.conditions import CONDITIONS
+from soo_rl.experiment.config import ExperimentConfig
+from soo_rl.experiment.paths import (
+    LEARNED_RED_MODEL,
+    AgentRef,
+    agent_checkpoint,
+    checkpoint_path,
+    red_checkpoint,
+    tensorboard_dir,
+)
+from soo_rl.measurement.evaluation import EvalSettings, evaluate
 
 TRAIN_EVAL_SEED_OFFSET = 20_000
 
 
-def fine_tune_settings(config: ExperimentConfig, condition: str) -> dict[str, Any]:
-    """Reward mode and SOOPPO settings of a fine-tuning condition (SPEC section 3)."""
-    ft = config.finetune
-    soo = {
-        "soo_coef": ft.soo_coef,
-        "soo_distance": ft.soo_distance,
-        "soo_stop_gradient": ft.soo_stop_gradient,
-        "soo_max_selves": ft.soo_max_selves,
-        "soo_inserts_per_self": ft.soo_inserts_per_self,
-    }
-    table: dict[str, dict[str, Any]] = {
-        "soo": {"reward_mode": "deceptive", **soo},
-        "anchor_only": {"reward_mode": "deceptive"},
-        "random_pairs": {"reward_mode": "deceptive", **soo, "soo_pair_mode": "random"},
-        "honesty_reward": {"reward_mode": "honest"},
-    }
-    return {**table[condition], "kl_coef": ft.kl_coef}
+def sooppo_settings(config: ExperimentConfig, condition: str) -> dict[str, Any]:
+    """``SOOPPO`` keyword arguments of a fine-tuning condition (SPEC section 3): the KL anchor, and the pair
+    loss of the condition's pair mode (weighted by its ``coef_setting``) with the condition's finetune settings."""
+    spec = CONDITIONS[condition]
+    ft = config.finetune_for(condition)
+    settings: dict[str, Any] = {"kl_coef": ft.kl_coef}
+    if spec.pair_mode is not None:
+        settings.update(
+            soo_coef=getattr(ft, spec.coef_setting),
+            soo_distance=ft.soo_distance,
+            soo_stop_gradient=ft.soo_stop_gradient,
+            soo_max_selves=ft.soo_max_selves,
+            soo_inserts_per_self=ft.soo_inserts_per_self,
+            soo_pair_mode=spec.pair_mode,
+            soo_pair_options=ft.pair_options,
+            soo_target=ft.soo_target,
+        )
+    return settings
 
 
 class TrainingMonitor(BaseCallback):
@@ -53,6 +63,7 @@ class TrainingMonitor(BaseCallback):
         self.hparams = hparams
         self.red = red
         self.env_config = config.env_config("deceptive")
+        self.measure = config.soo_measure()
         self.eval_settings = EvalSettings(
             episodes=config.train_eval_episodes,
             seed=TRAIN_EVAL_SEED_OFFSET + seed,
@@ -70,7 +81,7 @@ class TrainingMonitor(BaseCallback):
         self.rollouts += 1
         if self.rollouts % self.config.train_eval_every == 0:
             assert isinstance(self.model, SOOPPO)
-            summary = evaluate(self.model, self.env_config, self.eval_settings, red_policy=self.red)[0].summary
+            summary = evaluate(self.model, self.env_config, self.eval_settings, self.measure, self.red)[0].summary
             for key in ("trap_rate", "goal_rate", "soo_value"):
                 self.logger.record(f"eval/{key}", summary[key])
             self.model.policy.set_training_mode(True)
@@ -83,7 +94,7 @@ def learned_red(config: ExperimentConfig, seed: int) -> ModelPolicy | None:
     """The run's learned red of ``seed`` (deterministic actions), or ``None`` when red is scripted."""
     if config.red == "scripted":
         return None
-    return ModelPolicy(SOOPPO.load(red_checkpoint(config, seed), device="cpu"))
+    return ModelPolicy(load_checkpoint(red_checkpoint(config, seed)))
 
 
 def red_policy(env_config: DeceptionConfig, learned: ModelPolicy | None) -> BatchPolicy:
@@ -91,53 +102,52 @@ def red_policy(env_config: DeceptionConfig, learned: ModelPolicy | None) -> Batc
     return learned if learned is not None else scripted_policy("red_follower", env_config)
 
 
-def train_agent(config: ExperimentConfig, condition: str, seed: int) -> Path:
-    """Train the agent of ``condition`` and ``seed`` (``red``: the learned red), save it atomically and
-    return its checkpoint path."""
-    ppo = config.ppo
-    target = checkpoint_path(config.run_dir, condition, seed)
-    if condition == RED:
+def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
+    """Train ``agent`` (a baseline from scratch, a fine-tuning from the deceptive baseline of its seed, or the
+    learned red), save it atomically and return its checkpoint path."""
+    ppo, seed = config.ppo, agent.seed
+    target = checkpoint_path(config.run_dir, agent)
+    board = str(tensorboard_dir(config.run_dir))
+    if agent.condition == LEARNED_RED_MODEL:
         red = train_red(
             "honest",
             timesteps=config.red_timesteps,
             seed=seed,
             preset=config.preset,
-            tensorboard_log=str(config.run_dir / "tensorboard"),
-            tb_log_name=f"{RED}_seed{seed}",
+            tensorboard_log=board,
+            tb_log_name=agent.name,
         )
         red.save(target)
         return target
-    if condition in BASELINES:
-        settings: dict[str, Any] = {"reward_mode": condition}
-        timesteps = ppo.total_timesteps
-    else:
-        settings = fine_tune_settings(config, condition)
-        timesteps = config.finetune.timesteps
-    reward_mode = settings.pop("reward_mode")
-    opponent = red_policy(config.env_config(reward_mode), learned_red(config, seed))
+    spec = CONDITIONS[agent.condition]
+    opponent = red_policy(config.env_config(spec.reward_mode), learned_red(config, seed))
     env = ppo.wrap_env(
-        make_vec_env(ppo.n_envs, opponent=opponent, seed=seed, preset=config.preset, reward_mode=reward_mode)
+        make_vec_env(ppo.n_envs, opponent=opponent, seed=seed, preset=config.preset, reward_mode=spec.reward_mode)
     )
-    kwargs = {**ppo.to_sb3_kwargs(), "seed": seed, "tensorboard_log": str(config.run_dir / "tensorboard")}
-    if config.finetune.soo_layers is not None:
-        kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "soo_layers": config.finetune.soo_layers}
-    if condition in BASELINES:
-        model = SOOPPO("MlpPolicy", env, **kwargs)
-    else:
-        kwargs["learning_rate"] = config.finetune.learning_rate
-        deceptive = checkpoint_path(config.baselines_from or config.run_dir, "deceptive", seed)
+    kwargs = {**ppo.to_sb3_kwargs(), "seed": seed, "tensorboard_log": board}
+    if spec.fine_tuned:
+        ft = config.finetune_for(agent.condition)
+        settings = sooppo_settings(config, agent.condition)
+        timesteps = ft.timesteps
+        kwargs["learning_rate"] = ft.learning_rate
+        if ft.soo_layers is not None:
+            kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "soo_layers": ft.soo_layers}
+        deceptive = agent_checkpoint(config, AgentRef("deceptive", seed))
         model = SOOPPO.fine_tune(deceptive, env, **kwargs, **settings)
+    else:
+        settings, timesteps = {}, ppo.total_timesteps
+        model = SOOPPO("MlpPolicy", env, **kwargs)
     hparams = {
-        "condition": condition,
+        "condition": agent.condition,
         "seed": seed,
-        "reward_mode": reward_mode,
+        "reward_mode": spec.reward_mode,
         "red": config.red,
         "timesteps": timesteps,
         **{k: v for k, v in dataclasses.asdict(ppo).items() if isinstance(v, (int, float, str, bool))},
         **{k: v for k, v in settings.items() if isinstance(v, (int, float, str, bool))},
     }
     callback = TrainingMonitor(config, seed, hparams, opponent)
-    model.learn(timesteps, callback=callback, tb_log_name=f"{condition}_seed{seed}")
+    model.learn(timesteps, callback=callback, tb_log_name=agent.name)
     model.save(target)
     env.close()
     return target

@@ -1,9 +1,8 @@
-"""Run a graph of jobs on local worker processes or a Ray cluster: dependencies, retries, a manifest, progress.
+"""Run a graph of tasks (``soo_rl.experiment.graph``) on a backend: dependencies, retries, a manifest, progress.
 
-A :class:`Task` is a module-level function called as ``fn(root, *args)``; every path it reads or
-writes is relative to ``root`` (the run or sweep directory), so the same task can run in place on
-this machine or in a scratch directory on another node. A task is finished when its ``key`` (its
-last-written output, relative to ``root``) exists: re-running a graph skips finished tasks.
+A task is finished when its ``key`` (its last-written output, relative to the root) exists: re-running
+a graph skips finished tasks. Backends: ``LocalBackend`` (a process pool here) and
+``soo_rl.runner.ray_backend.RayBackend``.
 """
 
 from __future__ import annotations
@@ -22,29 +21,10 @@ from typing import Any, Protocol
 import torch as th
 from tqdm.auto import tqdm
 
-from soo_rl.io import write_json_atomic
+from envs.io import write_json_atomic
+from soo_rl.experiment.graph import Task, unique_tasks
 
 MANIFEST_NAME = "manifest.json"
-
-
-@dataclass(frozen=True)
-class Task:
-    """One job of a graph.
-
-    :param key: unique name: the path (relative to the root) of the output the task writes last.
-    :param fn: module-level function called as ``fn(root, *args)``.
-    :param args: picklable arguments.
-    :param deps: keys of the tasks that must finish first.
-    :param inputs: files (relative to the root) the task reads, shipped to nodes without shared storage.
-    :param outputs: glob patterns (relative to the root) of what the task writes, returned from such nodes.
-    """
-
-    key: str
-    fn: Callable[..., None]
-    args: tuple[Any, ...] = ()
-    deps: tuple[str, ...] = ()
-    inputs: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
 
 
 def execute(fn: Callable[..., None], root: Path, args: tuple[Any, ...]) -> float:
@@ -146,15 +126,16 @@ class GraphResult:
 
     @property
     def ok(self) -> bool:
+        """Every task finished."""
         return not self.failed and not self.blocked
 
-
-def unique_tasks(tasks: Iterable[Task]) -> list[Task]:
-    """Tasks in order, the first of any repeated key kept (cells of a sweep share their baselines)."""
-    seen: dict[str, Task] = {}
-    for task in tasks:
-        seen.setdefault(task.key, task)
-    return list(seen.values())
+    def failure_message(self) -> str:
+        """One paragraph naming the failed tasks (and how many they blocked), with the last line of each error."""
+        lines = [f"{key}: {error.strip().splitlines()[-1]}" for key, error in self.failed.items()]
+        return (
+            f"{len(self.failed)} job(s) failed, {len(self.blocked)} blocked by them; "
+            f"errors in manifest.json. " + "; ".join(lines)
+        )
 
 
 def run_tasks(

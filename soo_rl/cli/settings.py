@@ -1,4 +1,4 @@
-"""Command lines built from a settings dataclass (tyro), with ``--config FILE.toml`` and named presets as defaults."""
+"""Command lines built from a settings dataclass (tyro), with ``--config FILE.toml`` and named recipes as defaults."""
 
 from __future__ import annotations
 
@@ -18,21 +18,21 @@ def parse_settings(
     argv: list[str],
     description: str | None,
     from_mapping: Callable[[dict[str, Any], T], T],
-    presets: dict[str, dict[str, Any]] | None = None,
+    recipes: dict[str, dict[str, Any]] | None = None,
 ) -> T:
-    """Settings from an optional ``--preset NAME``, then an optional ``--config FILE.toml``, then flags (flags win).
+    """Settings from an optional ``--recipe NAME``, then an optional ``--config FILE.toml``, then flags (flags win).
 
     Bad settings end the program with a message naming the setting, not a traceback.
     """
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config", type=Path, default=None)
-    if presets:
-        pre.add_argument("--preset", choices=sorted(presets), default=None)
+    if recipes:
+        pre.add_argument("--recipe", choices=sorted(recipes), default=None)
     known, rest = pre.parse_known_args(argv)
     default = cls()
     try:
-        if presets and known.preset is not None:
-            default = from_mapping(presets[known.preset], default)
+        if recipes and known.recipe is not None:
+            default = from_mapping(recipes[known.recipe], default)
         if known.config is not None:
             if not known.config.is_file():
                 raise SystemExit(f"--config: no such file {known.config}")

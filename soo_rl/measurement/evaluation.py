@@ -10,15 +10,16 @@ import torch as th
 from numpy.typing import NDArray
 
 from agents.batch_policy import ModelPolicy
+from agents.soo.pairs import OtherSlots
 from agents.soo_ppo import SOOPPO
 from envs.config import DeceptionConfig
 from envs.core import BLUE_INDEX, DISCRETE_MOVES
 from envs.layout import blue_layout
-from envs.rollout import Trajectories, rollout
+from envs.recording import Trajectories, rollout
 from envs.scripted import BatchPolicy, scripted_policy
-from soo_rl import metrics
-from soo_rl.pairs import OtherSlots
-from soo_rl.probe import NotEnoughSelfStepsError, probe_awareness
+from soo_rl.measurement import metrics
+from soo_rl.measurement.probe import NotEnoughSelfStepsError, probe_awareness
+from soo_rl.measurement.soo_value import EpisodeSOO, SOOMeasure, soo_values
 
 METRICS: tuple[str, ...] = (
     "trap_rate",
@@ -58,15 +59,17 @@ class Evaluation:
     trapped: NDArray[np.bool_]
     blue_at_goal: NDArray[np.bool_]
     honest_return: NDArray[np.float64]
-    soo_value: NDArray[np.float64]
-    """``(N,)`` mean SOO distance over the episode's self steps (NaN if it has none)."""
+    soo: EpisodeSOO
+    """Per-episode SOO distance sums and self-step counts."""
     summary: dict[str, float] = field(default_factory=dict)
+    """``METRICS`` and ``outcome/<class>`` rates (``metrics.OUTCOMES``)."""
 
 
 def evaluate(
     model: SOOPPO,
     config: DeceptionConfig,
     settings: EvalSettings,
+    measure: SOOMeasure,
     red_policy: BatchPolicy | None = None,
     honest_model: SOOPPO | None = None,
 ) -> tuple[Evaluation, Trajectories]:
@@ -75,7 +78,8 @@ def evaluate(
     :param model: the blue agent.
     :param config: the world (its ``reward_mode`` does not matter: every return is also measured
         under the honest reward).
-    :param settings: episodes, seed, K and threshold.
+    :param settings: episodes, seed, K, threshold, variant and probe budgets.
+    :param measure: what the SOO value compares (target, layers, pair options).
     :param red_policy: red's policy (default: the scripted follower).
     :param honest_model: the honest baseline of the same seed, for the behavioural distance: both
         agents' actions are compared on the observations ``model`` visited.
@@ -86,22 +90,21 @@ def evaluate(
     generator = th.Generator().manual_seed(settings.seed)
     policy = model.policy
     policy.set_training_mode(False)
-    per_step = metrics.soo_values(
-        policy.actor_activations, traj.blue_obs, slots, config.blue_radius, settings.soo_inserts, generator
+    soo = EpisodeSOO.from_steps(
+        soo_values(policy, traj.blue_obs, slots, config.blue_radius, measure, settings.soo_inserts, generator)
     )
-    soo_per_episode = _nanmean(per_step, axis=0)
-    honest = metrics.honest_returns(traj, config)
     blind = rollout(config, red, blind_policy(ModelPolicy(model), slots), settings.episodes, seed=settings.seed)
     summary = {
         "trap_rate": metrics.trap_rate(traj),
-        "deceptive_step_rate": metrics.deceptive_step_rate(traj, config, settings.deceptive_cosine),
+        "deceptive_step_rate": metrics.deceptive_step_rate(traj, settings.deceptive_cosine),
         "goal_rate": metrics.goal_rate(traj),
-        "honest_return": float(honest.mean()),
-        "soo_value": float(np.nanmean(per_step)) if np.isfinite(per_step).any() else float("nan"),
+        "honest_return": float(traj.blue_honest_return.mean()),
+        "soo_value": soo.value(),
         "behaviour_distance": float("nan"),
         "blind_trap_rate": metrics.trap_rate(blind),
         "awareness_r2": awareness_r2(model, config, settings, red),
-        "collision_steps": metrics.collision_steps(traj, config),
+        "collision_steps": metrics.collision_steps(traj),
+        **{f"outcome/{name}": rate for name, rate in metrics.outcome_rates(traj).items()},
     }
     if honest_model is not None:
         flat_obs = traj.blue_obs.reshape(-1, traj.blue_obs.shape[-1])
@@ -109,12 +112,13 @@ def evaluate(
         moves = actions if config.continuous_actions else DISCRETE_MOVES[actions]
         reference = moves.reshape(traj.moves[:, :, BLUE_INDEX].shape)
         summary["behaviour_distance"] = metrics.behaviour_distance(traj.moves[:, :, BLUE_INDEX], reference)
-    return Evaluation(traj.final_trapped.copy(), traj.blue_at_goal.copy(), honest, soo_per_episode, summary), traj
+    evaluation = Evaluation(traj.final_trapped.copy(), traj.blue_at_goal.copy(), traj.blue_honest_return, soo, summary)
+    return evaluation, traj
 
 
 def awareness_r2(model: SOOPPO, config: DeceptionConfig, settings: EvalSettings, red: BatchPolicy) -> float:
     """Held-out R^2 of the linear probe decoding red's position from the agent's activations on other
-    observations (``soo_rl.probe``); NaN when skipped or when the agent never loses sight of red."""
+    observations (``soo_rl.measurement.probe``); NaN when skipped or when the agent never loses sight of red."""
     if settings.probe_episodes == 0:
         return float("nan")
     try:
@@ -162,9 +166,3 @@ def blind_policy(policy: BatchPolicy, slots: OtherSlots) -> BatchPolicy:
         return policy(masked)
 
     return act
-
-
-def _nanmean(values: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
-    counts = np.isfinite(values).sum(axis=axis)
-    sums = np.nansum(values, axis=axis)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

@@ -19,12 +19,13 @@ import torch as th
 from numpy.typing import ArrayLike, NDArray
 
 from agents.batch_policy import ModelPolicy
+from agents.soo.pairs import OtherSlots, PairOptions, other_copies, self_mask
 from agents.soo_ppo import SOOPPO
 from envs.config import DeceptionConfig
 from envs.layout import blue_layout
-from envs.rollout import rollout
+from envs.recording import rollout
 from envs.scripted import BatchPolicy, scripted_policy
-from soo_rl.pairs import OtherSlots, insert_other, sample_disk, self_mask
+from envs.validation import check_float, check_int
 
 FloatArray = NDArray[np.float64]
 
@@ -72,8 +73,7 @@ def fit_ridge(features: ArrayLike, targets: ArrayLike, alpha: float = 1.0) -> Ri
     :param targets: ``(n, k)`` targets (``(n,)`` is read as ``k = 1``).
     :param alpha: ridge penalty (finite, >= 0).
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not (math.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+    check_float("alpha", alpha, 0.0, math.inf)
     return _fit_path(_as_matrix(features, "features"), _as_matrix(targets, "targets"), [alpha])[0]
 
 
@@ -122,8 +122,7 @@ def select_alpha(
     labels = np.arange(len(x)) if groups is None else np.asarray(groups)
     if labels.shape != (len(x),):
         raise ValueError(f"groups must have shape ({len(x)},), got {labels.shape}")
-    if not isinstance(folds, int) or folds < 2:
-        raise ValueError(f"folds must be an int >= 2, got {folds!r}")
+    check_int("folds", folds, 2)
     _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
     if len(first) < folds:
         raise ValueError(f"cross-validation needs at least folds={folds} groups, got {len(first)}")
@@ -151,7 +150,7 @@ def other_activations(
 
     Plays ``episodes`` episodes of seed ``seed`` with ``model`` as blue (deterministic actions), takes
     blue's self observations (red not visible) and, for each, ``inserts`` other observations with red
-    inserted uniformly in the disk of ``config.blue_radius`` (``soo_rl.pairs``; the draws come from a
+    inserted uniformly in the disk of ``config.blue_radius`` (``agents.soo.pairs.other_copies``; the draws come from a
     ``torch.Generator`` seeded with ``seed``).
 
     :param model: the blue agent (its policy must expose ``actor_activations``).
@@ -164,8 +163,8 @@ def other_activations(
     :return: ``(features, targets, groups)``: ``(n, units)`` activations, ``(n, 2)`` inserted ``other_rel``
         and ``(n,)`` episode index of every sample.
     """
-    _check_count("episodes", episodes)
-    _check_count("inserts", inserts)
+    check_int("episodes", episodes, 1)
+    check_int("inserts", inserts, 1)
     layout = blue_layout(config.num_landmarks)
     obs_shape = model.observation_space.shape
     if obs_shape != (layout.size,):
@@ -179,16 +178,17 @@ def other_activations(
     selves, groups = flat[mask], episode_of[mask].repeat_interleave(inserts)
     generator = th.Generator().manual_seed(seed)
     policy = model.policy
+    every_layer = tuple(range(policy.num_hidden_layers))
     was_training = policy.training
     policy.set_training_mode(False)
     features, targets = [], []
     try:
         with th.no_grad():
             for start in range(0, len(selves), chunk):
-                block = selves[start : start + chunk].repeat_interleave(inserts, dim=0)
-                points = sample_disk(len(block), config.blue_radius, generator)
-                others = insert_other(block, slots, points).to(policy.device)
-                features.append(policy.actor_activations(others).cpu().double().numpy())
+                block = selves[start : start + chunk]
+                others, points = other_copies(block, slots, PairOptions(), config.blue_radius, inserts, generator)
+                assert points is not None
+                features.append(policy.actor_activations(others.to(policy.device), every_layer).cpu().double().numpy())
                 targets.append(points.double().numpy())
     finally:
         policy.set_training_mode(was_training)
@@ -230,8 +230,8 @@ def probe_awareness(
     :return: ``r2`` (score set), ``r2_fit`` (fit set), ``r2_shuffled`` (chance reference, score set),
         ``alpha`` (selected penalty), ``fit_samples`` and ``score_samples``.
     """
-    _check_count("episodes", episodes)
-    _check_count("inserts", inserts)
+    check_int("episodes", episodes, 1)
+    check_int("inserts", inserts, 1)
     if fit_seed == score_seed:
         raise ValueError(f"fit_seed and score_seed must differ (held-out episodes), both are {fit_seed!r}")
     candidates = _check_alphas(alphas)
@@ -294,8 +294,3 @@ def _check_alphas(alphas: Sequence[float]) -> list[float]:
     if not values or any(not (math.isfinite(a) and a >= 0) for a in values):
         raise ValueError(f"alphas must be a non-empty sequence of finite numbers >= 0, got {alphas!r}")
     return values
-
-
-def _check_count(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")

@@ -6,18 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from soo_rl import metrics
-from soo_rl.config import BASELINES
-from soo_rl.io import write_json_atomic, write_text_atomic
-from soo_rl.pipeline import rebase
-from soo_rl.plotting import plt, save_figure
-from soo_rl.report import detection_table, format_entry, write_report
-from soo_rl.scheduler import GraphResult
-from soo_rl.sweep import Cell, SweepConfig, parse_grid
+from envs.io import write_json_atomic, write_text_atomic
+from soo_rl.experiment.conditions import BASELINES
+from soo_rl.experiment.sweep import Cell, SweepConfig, parse_grid
+from soo_rl.measurement.statistics import bootstrap_rng, seed_summary
+from soo_rl.report.plots import plot_effect
+from soo_rl.report.tables import detection_table, format_entry
 
 EFFECT_METRICS: tuple[str, ...] = ("trap_rate", "goal_rate")
 
@@ -25,7 +22,6 @@ EFFECT_METRICS: tuple[str, ...] = ("trap_rate", "goal_rate")
 def setting_effects(sweep: SweepConfig, grid: list[Cell], results: dict[str, Any]) -> dict[str, Any]:
     """For each swept setting and value: per condition and metric, the mean and 95% CI over the per-seed
     values of every finished cell with that value (pooled over the other swept settings)."""
-    rng = np.random.default_rng(sweep.base.eval.seed)
     effects: dict[str, Any] = {}
     conditions = (*BASELINES, *sweep.base.conditions)
     for key, values in parse_grid(sweep.grid):
@@ -38,63 +34,42 @@ def setting_effects(sweep: SweepConfig, grid: list[Cell], results: dict[str, Any
                     per_seed = [
                         v for r in matching for v in r["conditions"][condition][metric]["per_seed"] if v is not None
                     ]
-                    low, high = metrics.bootstrap_ci(per_seed, rng, sweep.base.bootstrap_resamples)
-                    mean = float(np.mean(per_seed)) if per_seed else None
-                    row[f"{condition}/{metric}"] = {"mean": mean, "ci": [low, high] if per_seed else [None, None]}
+                    rng = bootstrap_rng(sweep.base.eval.seed, f"{key}={value}/{condition}/{metric}")
+                    row[f"{condition}/{metric}"] = seed_summary(per_seed, rng, sweep.base.bootstrap_resamples)
             rows.append(row)
         effects[key] = rows
     return effects
 
 
-def plot_effect(key: str, rows: list[dict[str, Any]], conditions: tuple[str, ...], path: Path) -> None:
-    """Trap rate and goal rate against one swept setting, one line per condition, with 95% CIs."""
-    values = [row["value"] for row in rows]
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    x = np.array(values, dtype=float) if numeric else np.arange(len(values), dtype=float)
-    fig, axes = plt.subplots(1, len(EFFECT_METRICS), figsize=(11, 4))
-    for ax, metric in zip(axes, EFFECT_METRICS, strict=True):
-        for condition in conditions:
-            entries = [row[f"{condition}/{metric}"] for row in rows]
-            mean = np.array([np.nan if e["mean"] is None else e["mean"] for e in entries])
-            low = np.array([np.nan if e["ci"][0] is None else e["ci"][0] for e in entries])
-            high = np.array([np.nan if e["ci"][1] is None else e["ci"][1] for e in entries])
-            ax.errorbar(x, mean, yerr=[mean - low, high - mean], marker="o", capsize=3, label=condition)
-        if numeric and x.min() > 0 and x.max() / x.min() >= 10:
-            ax.set_xscale("log")
-        if not numeric:
-            ax.set_xticks(x, [json.dumps(v) if not isinstance(v, str) else v for v in values])
-        ax.set_xlabel(key)
-        ax.set_ylabel(f"{metric.replace('_', ' ')} (mean over seeds, 95% CI)")
-        ax.set_ylim(-0.05, 1.05)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"Effect of {key}")
-    save_figure(fig, path)
-
-
 def write_sweep_report(
-    sweep: SweepConfig, root: Path, grid: list[Cell], result: GraphResult, unfinished: dict[str, list[str]]
+    sweep: SweepConfig,
+    root: Path,
+    grid: list[Cell],
+    results: dict[str, Any],
+    failed: dict[str, str],
+    unfinished: dict[str, list[str]],
 ) -> dict[str, Any]:
-    """Write every finished cell's report, then the sweep's ``results.json``, effect plots and ``report.md``."""
-    results = {
-        cell.name: write_report(rebase(cell.config, root), show=False) for cell in grid if cell.name not in unfinished
-    }
+    """Write the sweep's ``results.json``, effect plots and ``report.md`` from the finished cells' ``results``.
+
+    :param failed: failed job keys with their error; ``unfinished``: cells with failed or blocked jobs.
+    """
     effects = setting_effects(sweep, grid, results)
     conditions = (*BASELINES, *sweep.base.conditions)
     plots = {}
     for key, rows in effects.items():
         plots[key] = f"plots/effect_{key}.png"
-        plot_effect(key, rows, conditions, root / plots[key])
+        plot_effect(key, rows, conditions, EFFECT_METRICS, root / plots[key])
     summary = {
         "cells": {
             c.name: {"settings": c.settings, "dir": str(c.config.run_dir), "results": results.get(c.name)} for c in grid
         },
         "effects": effects,
-        "failed": result.failed,
+        "failed": failed,
         "unfinished_cells": unfinished,
         "sweep": sweep.fingerprint(),
     }
     write_json_atomic(root / "results.json", summary)
-    write_text_atomic(root / "report.md", sweep_markdown(sweep, grid, results, plots, result, unfinished))
+    write_text_atomic(root / "report.md", sweep_markdown(sweep, grid, results, plots, failed, unfinished))
     print_sweep_table(grid, results, conditions)
     return summary
 
@@ -104,7 +79,7 @@ def sweep_markdown(
     grid: list[Cell],
     results: dict[str, Any],
     plots: dict[str, str],
-    result: GraphResult,
+    failed: dict[str, str],
     unfinished: dict[str, list[str]],
 ) -> str:
     """The sweep's human-readable report."""
@@ -121,7 +96,7 @@ def sweep_markdown(
     ]
     if unfinished:
         lines += ["## Failed jobs", ""]
-        lines += [f"- `{key}`: {error.strip().splitlines()[-1]}" for key, error in result.failed.items()]
+        lines += [f"- `{key}`: {error.strip().splitlines()[-1]}" for key, error in failed.items()]
         lines += [f"- cell `{name}`: {len(jobs)} job(s) failed or blocked" for name, jobs in unfinished.items()]
         lines += ["", "Full tracebacks are in `manifest.json`; re-running the sweep retries these jobs.", ""]
     for metric in EFFECT_METRICS:

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from soo_rl.io import atomic_path
-from soo_rl.scheduler import Outcome, Task, execute
+from envs.io import atomic_path
+from soo_rl.experiment.graph import Task
+from soo_rl.runner.scheduler import Outcome, execute
 
 Files = dict[str, bytes]
 

@@ -3,13 +3,12 @@
 Cells that differ only in what the baselines do not depend on (fine-tuning and evaluation
 settings) share their baselines, trained once under ``baselines/<hash>/``; each cell's run lives
 under ``cells/<name>/`` with its own report, and the sweep's report sits at the top. Every job is a
-task of one graph (``soo_rl.scheduler``), run on a local process pool or on a Ray cluster.
+task of one graph (``soo_rl.experiment.graph``), run by ``soo_rl.runner`` on a local process pool or on Ray.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import json
 import os
@@ -17,24 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from soo_rl.config import ExperimentConfig, from_mapping, reject_unknown
-from soo_rl.io import write_json_atomic
-from soo_rl.pipeline import experiment_tasks, prepare_run_dir
-from soo_rl.scheduler import Backend, GraphResult, LocalBackend, Manifest, Task, run_tasks
+from envs.io import write_json_atomic
+from envs.validation import check_int
+from soo_rl.experiment.conditions import BASELINE_SETTINGS
+from soo_rl.experiment.config import ExperimentConfig, from_mapping, reject_unknown
+from soo_rl.experiment.graph import Task
+from soo_rl.experiment.paths import baseline_fingerprint, baseline_settings
+from soo_rl.experiment.pipeline import experiment_tasks, prepare_run_dir
 
 GROUPS: tuple[str, ...] = ("ppo", "finetune", "eval")
-BASELINE_SETTINGS: tuple[str, ...] = (
-    "preset",
-    "red",
-    "red_timesteps",
-    "ppo",
-    "train_eval_episodes",
-    "train_eval_every",
-)
-"""What a baseline's training depends on: cells equal in these share their baselines."""
 SWEEPABLE_TOP_LEVEL: tuple[str, ...] = tuple(key for key in BASELINE_SETTINGS if key != "ppo")
 
-SWEEP_PRESETS: dict[str, dict[str, Any]] = {
+SWEEP_RECIPES: dict[str, dict[str, Any]] = {
     # The paper's detection protocol at scale: many seed pairs of honest and deceptive baselines,
     # SOO value on 1 to 1,500 evaluation episodes each; no fine-tuning.
     "detection": {
@@ -72,10 +65,8 @@ class SweepConfig:
     """Extra attempts of a failing job before it is reported as failed."""
 
     def __post_init__(self) -> None:
-        if self.workers < 1:
-            raise ValueError(f"workers must be >= 1, got {self.workers}")
-        if self.retries < 0:
-            raise ValueError(f"retries must be >= 0, got {self.retries}")
+        check_int("workers", self.workers, 1)
+        check_int("retries", self.retries, 0)
         if self.storage is not None and self.ray is None:
             raise ValueError("storage is only used with --ray")
         if self.base.baselines_from is not None:
@@ -132,13 +123,6 @@ def _nested(settings: dict[str, Any]) -> dict[str, Any]:
     return mapping
 
 
-def baseline_group(config: ExperimentConfig) -> str:
-    """Short hash of the settings a baseline's training depends on (a scripted red has no settings)."""
-    ignored = ("red", "red_timesteps") if config.red == "scripted" else ()
-    settings = {k: v for k, v in config.to_dict().items() if k in BASELINE_SETTINGS and k not in ignored}
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
-
-
 def cells(sweep: SweepConfig) -> list[Cell]:
     """Every cell of the grid, resolved (``--base.quick`` applied), with directories relative to the sweep."""
     grid = parse_grid(sweep.grid)
@@ -155,7 +139,7 @@ def cells(sweep: SweepConfig) -> list[Cell]:
         config = dataclasses.replace(
             config,
             run_dir=Path("cells") / name,
-            baselines_from=Path("baselines") / baseline_group(config),
+            baselines_from=Path("baselines") / baseline_fingerprint(config),
             resume=True,
             workers=sweep.workers,
             retries=sweep.retries,
@@ -178,54 +162,22 @@ def prepare_sweep_dir(sweep: SweepConfig, root: Path, grid: list[Cell]) -> None:
         except ValueError as error:
             raise ValueError(f"cell {cell.name}: {error}; use another --sweep-dir") from None
         assert cell.config.baselines_from is not None
-        write_json_atomic(
-            root / cell.config.baselines_from / "settings.json",
-            {key: value for key, value in cell.config.to_dict().items() if key in BASELINE_SETTINGS},
-        )
+        write_json_atomic(root / cell.config.baselines_from / "settings.json", baseline_settings(cell.config))
 
 
-def make_backend(sweep: SweepConfig, root: Path) -> Backend:
-    """The local process pool, or Ray when ``sweep.ray`` is set."""
-    if sweep.ray is None:
-        return LocalBackend(root, sweep.workers)
-    from soo_rl.ray_backend import RayBackend
-
-    if sweep.ray == "local":
-        return RayBackend(root, None, sweep.storage, num_cpus=sweep.workers)
-    return RayBackend(root, sweep.ray, sweep.storage)
+def sweep_tasks(grid: list[Cell]) -> dict[str, list[Task]]:
+    """Every cell's tasks (cells share their baselines' tasks: the runner runs a repeated key once)."""
+    return {cell.name: experiment_tasks(cell.config, train_baselines=True) for cell in grid}
 
 
-def run_sweep(sweep: SweepConfig, backend: Backend | None = None) -> dict[str, Any]:
-    """Run (or resume) every job of the sweep, then write each cell's report and the sweep's report.
-
-    :param sweep: the sweep.
-    :param backend: where jobs run (default: from ``sweep.workers`` / ``sweep.ray``); closed afterwards.
-    :return: the sweep's results (also in ``results.json``).
-    """
-    from soo_rl.sweep_report import write_sweep_report
-
-    root = sweep.sweep_dir.resolve()
-    grid = cells(sweep)
-    prepare_sweep_dir(sweep, root, grid)
-    cell_tasks = {cell.name: experiment_tasks(cell.config, train_baselines=True) for cell in grid}
-    tasks = [task for jobs in cell_tasks.values() for task in jobs]
-    backend = backend or make_backend(sweep, root)
-    try:
-        result = run_tasks(tasks, backend, root, sweep.retries, Manifest(root / "manifest.json"), desc="sweep")
-    finally:
-        backend.close()
-    return write_sweep_report(sweep, root, grid, result, unfinished_cells(cell_tasks, result))
-
-
-def unfinished_cells(cell_tasks: dict[str, list[Task]], result: GraphResult) -> dict[str, list[str]]:
-    """Cells with failed or blocked jobs, and those jobs."""
-    bad = set(result.failed) | set(result.blocked)
+def unfinished_cells(cell_tasks: dict[str, list[Task]], bad: set[str]) -> dict[str, list[str]]:
+    """Cells with failed or blocked jobs (``bad`` task keys), and those jobs."""
     unfinished = {name: [task.key for task in tasks if task.key in bad] for name, tasks in cell_tasks.items()}
     return {name: jobs for name, jobs in unfinished.items() if jobs}
 
 
 def sweep_from_mapping(data: dict[str, Any], base: SweepConfig | None = None) -> SweepConfig:
-    """A sweep from a (TOML or preset) mapping: top-level sweep settings, a ``[base]`` table of experiment
+    """A sweep from a (TOML or recipe) mapping: top-level sweep settings, a ``[base]`` table of experiment
     settings, and ``grid`` as a list of ``KEY=V1,V2`` strings or a table of lists (``[grid.finetune]``)."""
     base = base or SweepConfig()
     reject_unknown(data, SweepConfig, label="sweep setting")

@@ -1,0 +1,191 @@
+"""Self/other observation pairs (SPEC section 3), built from the environment's declared layout.
+
+A *self* observation is one in which the other agent is not visible. Its *other* copy is the same
+vector with the other agent inserted at a random point of the disk of radius ``radius`` around the
+observer: the relative-position slots are set, the visibility bit is 1, and nothing else changes
+(unless ``PairOptions.flags`` is ``"zero"``, which also sets the ``red_trapped`` slot to 0, as the
+authors' evaluation code does).
+
+``other_copies`` is the one place that makes other-observations: the SOO loss's pairs, the SOO value
+and the awareness probe all call it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch as th
+
+from envs.layout import ObsLayout
+from envs.validation import check_choice, check_float
+
+PairMode = Literal["self_other", "random", "flag_only"]
+PAIR_MODES: tuple[str, ...] = ("self_other", "random", "flag_only")
+FlagOption = Literal["keep", "zero"]
+FLAG_OPTIONS: tuple[str, ...] = ("keep", "zero")
+Insertion = Literal["area", "radius"]
+INSERTIONS: tuple[str, ...] = ("area", "radius")
+
+
+@dataclass(frozen=True)
+class PairOptions:
+    """How the other copy of a self observation is built.
+
+    The defaults follow SPEC section 3; the authors' code differs in each (the ``paper`` bundle of
+    ``soo_rl.experiment.config.SOO_BUNDLES``).
+    """
+
+    flags: FlagOption = "keep"
+    """The other copy's ``red_trapped`` slot: ``keep`` (as in self) or ``zero`` (set to 0, the authors' evaluation)."""
+    insertion: Insertion = "area"
+    """Where red is inserted: uniform by ``area`` of the disk, or uniform in ``radius`` (the authors', which puts
+    more points near the observer)."""
+    radius: float | None = None
+    """Radius of the insertion disk (``None``: the learner's observation radius)."""
+
+    def __post_init__(self) -> None:
+        check_choice("flags", self.flags, FLAG_OPTIONS)
+        check_choice("insertion", self.insertion, INSERTIONS)
+        if self.radius is not None:
+            check_float("radius", self.radius, 0.0, math.inf, low_inclusive=False)
+
+    def disk_radius(self, observation_radius: float) -> float:
+        """The insertion radius: ``radius`` if set, else the learner's ``observation_radius``."""
+        return observation_radius if self.radius is None else self.radius
+
+
+@dataclass(frozen=True)
+class OtherSlots:
+    """Where the other agent (and the trapped flag) appear in an observation vector."""
+
+    rel: slice
+    visible: slice
+    flag: slice | None = None
+    """The ``red_trapped`` slot, if the layout has one."""
+
+    @classmethod
+    def from_layout(cls, layout: ObsLayout) -> OtherSlots:
+        """The ``other_rel``, ``other_visible`` (and ``red_trapped``) slots; a clear error if the layout has none."""
+        missing = [name for name in ("other_rel", "other_visible") if name not in layout]
+        if missing:
+            raise ValueError(
+                f"the observation layout has no other-agent slots {missing} (slots: {layout.names}); "
+                "SOO pairs need an observation in which the other agent can be absent or present"
+            )
+        flag = layout.slice("red_trapped") if "red_trapped" in layout else None
+        return cls(layout.slice("other_rel"), layout.slice("other_visible"), flag)
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Matched batches: ``other_obs[i]`` is the other-view that ``self_obs[i]`` is compared with."""
+
+    self_obs: th.Tensor
+    other_obs: th.Tensor
+
+    def __len__(self) -> int:
+        return len(self.self_obs)
+
+
+def self_mask(obs: th.Tensor, slots: OtherSlots) -> th.Tensor:
+    """``(B,)`` boolean: observations in which the other agent is not visible."""
+    return obs[:, slots.visible][:, 0] < 0.5
+
+
+def sample_disk(
+    num: int, radius: float, generator: th.Generator, device: th.device | str = "cpu", insertion: Insertion = "area"
+) -> th.Tensor:
+    """``(num, 2)`` random points of the disk of ``radius`` around the origin.
+
+    :param insertion: ``area``: uniform over the disk's area; ``radius``: distance uniform in ``[0, radius]``.
+    """
+    u = th.rand(num, 2, generator=generator).to(device)
+    r = radius * (th.sqrt(u[:, 0]) if insertion == "area" else u[:, 0])
+    theta = 2.0 * math.pi * u[:, 1]
+    return th.stack([r * th.cos(theta), r * th.sin(theta)], dim=1)
+
+
+def insert_other(obs: th.Tensor, slots: OtherSlots, points: th.Tensor | None, flags: FlagOption = "keep") -> th.Tensor:
+    """Copies of ``obs`` with the other agent at relative positions ``points`` and visible.
+
+    :param points: ``(B, 2)`` relative positions, or ``None`` to insert no other agent (the ``flag_only`` control).
+    :param flags: ``zero`` also sets the copies' ``red_trapped`` slot to 0.
+    """
+    other = obs.clone()
+    if points is not None:
+        other[:, slots.rel] = points.to(obs.dtype)
+        other[:, slots.visible] = 1.0
+    if flags == "zero":
+        if slots.flag is None:
+            raise ValueError("flags='zero' needs a red_trapped slot in the observation layout")
+        other[:, slots.flag] = 0.0
+    return other
+
+
+def other_copies(
+    obs: th.Tensor,
+    slots: OtherSlots,
+    options: PairOptions,
+    observation_radius: float,
+    inserts: int,
+    generator: th.Generator,
+    mode: PairMode = "self_other",
+) -> tuple[th.Tensor, th.Tensor | None]:
+    """``inserts`` other-observations of every row of ``obs`` (rows repeated in place: ``i * inserts + k``).
+
+    :param obs: ``(B, obs_dim)`` self observations.
+    :param slots: where the other agent appears in ``obs``.
+    :param options: flags, insertion distribution and radius.
+    :param observation_radius: the learner's radius (the insertion radius unless ``options.radius`` is set).
+    :param inserts: K other copies per row.
+    :param generator: source of the inserted positions.
+    :param mode: ``flag_only`` inserts no red and zeroes the flag; otherwise red is inserted.
+    :return: the ``(B * K, obs_dim)`` copies and the ``(B * K, 2)`` inserted positions (``None`` for ``flag_only``).
+    """
+    repeated = obs.repeat_interleave(inserts, dim=0)
+    if mode == "flag_only":
+        return insert_other(repeated, slots, None, flags="zero"), None
+    radius = options.disk_radius(observation_radius)
+    points = sample_disk(len(repeated), radius, generator, obs.device, options.insertion)
+    return insert_other(repeated, slots, points, options.flags), points
+
+
+def build_pairs(
+    obs: th.Tensor,
+    slots: OtherSlots,
+    observation_radius: float,
+    generator: th.Generator,
+    max_selves: int | None = None,
+    inserts_per_self: int = 1,
+    mode: PairMode = "self_other",
+    options: PairOptions = PairOptions(),
+) -> Pairs | None:
+    """Self/other pairs from a batch of observations, or ``None`` if it holds no usable self observation.
+
+    :param obs: ``(B, obs_dim)`` observations (e.g. a PPO minibatch).
+    :param slots: where the other agent appears in ``obs``.
+    :param observation_radius: the learner's radius (the insertion disk's unless ``options.radius`` is set).
+    :param generator: source of every random draw (seeded by the caller).
+    :param max_selves: use at most this many self observations, drawn without replacement (``None``: all).
+    :param inserts_per_self: number K of inserted positions per self observation (K pairs each).
+    :param mode: ``"self_other"`` (the SOO pairs); ``"random"``: the control in which self observation ``i`` is
+        compared with the other-view of a *different* self observation ``j != i`` (a random cyclic shift), so the
+        pair no longer corresponds to one situation; ``"flag_only"``: the control whose other copy differs from
+        self only in the zeroed ``red_trapped`` slot (no red inserted).
+    :param options: how the other copy is built (flags, insertion distribution, radius).
+    """
+    selves = obs[self_mask(obs, slots)]
+    if max_selves is not None and len(selves) > max_selves:
+        pick = th.randperm(len(selves), generator=generator)[:max_selves].to(obs.device)
+        selves = selves[pick]
+    minimum = 2 if mode == "random" else 1
+    if len(selves) < minimum:
+        return None
+    sources = selves
+    if mode == "random":
+        shift = int(th.randint(1, len(selves), (1,), generator=generator))
+        sources = th.roll(selves, shifts=shift, dims=0)
+    others, _ = other_copies(sources, slots, options, observation_radius, inserts_per_self, generator, mode)
+    return Pairs(selves.repeat_interleave(inserts_per_self, dim=0), others)

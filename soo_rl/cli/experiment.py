@@ -1,0 +1,80 @@
+"""``python train/ppo_soo.py``: the whole experiment, from baselines to the report, in one run directory."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+from agents.soo_ppo import CheckpointError
+from soo_rl.cli.settings import parse_settings
+from soo_rl.experiment.config import ExperimentConfig, from_mapping
+from soo_rl.experiment.lock import RunDirectoryBusyError, run_dir_lock
+from soo_rl.experiment.pipeline import check_baselines_exist, experiment_tasks, prepare_run_dir
+from soo_rl.experiment.results import write_results
+from soo_rl.report.experiment import write_report
+from soo_rl.runner.scheduler import LocalBackend, Manifest, run_tasks
+
+USAGE = """Run the whole SOO experiment: baselines, SOO fine-tuning, controls, evaluation and report.
+
+    python train/ppo_soo.py                      # the default experiment (about 7 minutes on 2 cores)
+    python train/ppo_soo.py --quick --run-dir runs/smoke
+    python train/ppo_soo.py --config my.toml --finetune.soo-coef 2.0
+    python train/ppo_soo.py --run-dir runs/default --resume   # continue an interrupted run
+
+Every setting is documented in ``--help``; a TOML file given with ``--config`` sets defaults that
+command-line flags override.
+"""
+
+ERRORS = (FileExistsError, ValueError, RuntimeError, CheckpointError, RunDirectoryBusyError)
+"""What the command lines report as one line (``error: ...``) instead of a traceback."""
+
+
+def run_experiment(config: ExperimentConfig) -> dict[str, Any]:
+    """Run (or resume) every task of the experiment in ``config.run_dir``, then write its results and report.
+
+    :raise RunDirectoryBusyError: another process works in the run directory.
+    :raise RuntimeError: some task failed on every attempt (the others finished; see ``manifest.json``).
+    """
+    config = config.resolved()
+    check_baselines_exist(config)
+    with run_dir_lock(config.run_dir):
+        prepare_run_dir(config)
+        root = config.run_dir.resolve()
+        relative = dataclasses.replace(
+            config,
+            run_dir=Path("."),
+            baselines_from=None if config.baselines_from is None else config.baselines_from.resolve(),
+        )
+        backend = LocalBackend(root, config.workers)
+        try:
+            result = run_tasks(
+                experiment_tasks(relative, train_baselines=config.baselines_from is None),
+                backend,
+                root,
+                retries=config.retries,
+                manifest=Manifest(root / "manifest.json"),
+                desc="experiment",
+            )
+        finally:
+            backend.close()
+        if not result.ok:
+            raise RuntimeError(result.failure_message())
+        results = write_results(config)
+        write_report(results, config.run_dir)
+    return results
+
+
+def parse_config(argv: list[str]) -> ExperimentConfig:
+    """Settings from an optional ``--config FILE.toml`` plus command-line flags (flags win)."""
+    return parse_settings(ExperimentConfig, argv, USAGE, from_mapping)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line of ``train/ppo_soo.py``."""
+    config = parse_config(sys.argv[1:] if argv is None else argv)
+    try:
+        run_experiment(config)
+    except ERRORS as error:
+        raise SystemExit(f"error: {error}") from None

@@ -1,0 +1,92 @@
+"""The table of conditions: what each agent of the experiment is, and what its training depends on.
+
+A new condition is one entry of ``CONDITIONS``. Baselines train from scratch and depend only on
+``BASELINE_SETTINGS``, so runs that differ in anything else share them (and ``paths`` fingerprints
+them with exactly those settings); fine-tuning conditions start from the deceptive baseline of the
+same seed and also depend on the ``finetune`` settings, with the condition's own overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.soo.pairs import PairMode
+from envs.config import RewardMode
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One kind of agent of the experiment (SPEC section 3)."""
+
+    name: str
+    """Name in results, reports and checkpoint file names."""
+    summary: str
+    """What the agent is, in one line."""
+    reward_mode: RewardMode
+    """The reward it is trained on."""
+    fine_tuned: bool
+    """Starts from the deceptive baseline of its seed, with the KL anchor to it (else: trained from scratch)."""
+    pair_mode: PairMode | None = None
+    """The pair loss it adds (``None``: none): ``self_other`` (SOO), or a control's pairs."""
+    coef_setting: str = "soo_coef"
+    """The ``finetune`` setting that weighs its pair loss."""
+    finetune_overrides: dict[str, Any] = field(default_factory=dict)
+    """``finetune`` settings it changes (e.g. the authors' pair construction)."""
+    controls_for: str = ""
+    """For a control: the explanation of SOO's effect it tests."""
+
+
+CONDITIONS: dict[str, Condition] = {
+    condition.name: condition
+    for condition in (
+        Condition("honest", "PPO from scratch on the honest reward", "honest", fine_tuned=False),
+        Condition("deceptive", "PPO from scratch on the deceptive reward", "deceptive", fine_tuned=False),
+        Condition(
+            "soo",
+            "fine-tuned on the deceptive reward with the SOO loss (the finetune settings' pairs and target)",
+            "deceptive",
+            fine_tuned=True,
+            pair_mode="self_other",
+        ),
+        Condition(
+            "anchor_only",
+            "fine-tuned on the deceptive reward with the KL anchor only",
+            "deceptive",
+            fine_tuned=True,
+            controls_for="more PPO steps under the anchor, without SOO",
+        ),
+        Condition(
+            "random_pairs",
+            "fine-tuned with a pair loss of SOO's form and weight on mismatched pairs",
+            "deceptive",
+            fine_tuned=True,
+            pair_mode="random",
+            controls_for="any pressure on the representation of the same form and weight",
+        ),
+        Condition(
+            "honesty_reward",
+            "fine-tuned on the honest reward",
+            "honest",
+            fine_tuned=True,
+            controls_for="simply rewarding honesty",
+        ),
+    )
+}
+"""Every condition, by name."""
+
+BASELINES: tuple[str, ...] = tuple(name for name, c in CONDITIONS.items() if not c.fine_tuned)
+FINE_TUNINGS: tuple[str, ...] = tuple(name for name, c in CONDITIONS.items() if c.fine_tuned)
+
+BASELINE_SETTINGS: tuple[str, ...] = (
+    "preset",
+    "red",
+    "red_timesteps",
+    "ppo",
+    "train_eval_episodes",
+    "train_eval_every",
+)
+"""The experiment settings a baseline's training depends on: runs equal in these share their baselines."""
+
+LEARNED_RED_SETTINGS: tuple[str, ...] = ("red_timesteps",)
+"""Settings of ``BASELINE_SETTINGS`` that matter only when red is learned."""

@@ -1,0 +1,116 @@
+"""Where every output of a run lives, and the fingerprints that decide what can be shared.
+
+Checkpoints: ``<dir>/checkpoints/<condition>_seed<N>.zip`` (baselines may live in another run's
+directory, ``baselines_from``). Evaluations: beside the agent's checkpoint, under
+``eval/<fingerprint>/``, where the fingerprint hashes exactly what an evaluation depends on besides the
+checkpoint, so runs that share baselines evaluate each baseline once per setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from envs.variants import HELD_OUT_VARIANTS
+from soo_rl.experiment.conditions import BASELINE_SETTINGS, BASELINES, LEARNED_RED_SETTINGS
+from soo_rl.experiment.config import ExperimentConfig
+from soo_rl.measurement.evaluation import METRICS
+from soo_rl.measurement.metrics import OUTCOMES
+
+LEARNED_RED_MODEL = "red"
+"""Checkpoint name of a learned red (``red_seed<N>.zip``, beside the baselines); not the agent id ``red_0``."""
+
+
+@dataclass(frozen=True)
+class AgentRef:
+    """One trained agent of a run: its condition (or ``LEARNED_RED_MODEL``) and training seed."""
+
+    condition: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """``<condition>_seed<N>``: the stem of its checkpoint, evaluation and TensorBoard files."""
+        return f"{self.condition}_seed{self.seed}"
+
+
+def fingerprint(settings: dict[str, Any]) -> str:
+    """Short hash of JSON-ready ``settings``."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def baseline_settings(config: ExperimentConfig) -> dict[str, Any]:
+    """The settings the baselines' training depends on (``conditions.BASELINE_SETTINGS``); a scripted red has none."""
+    ignored = () if config.red == "learned" else LEARNED_RED_SETTINGS
+    return {k: v for k, v in config.to_dict().items() if k in BASELINE_SETTINGS and k not in ignored}
+
+
+def baseline_fingerprint(config: ExperimentConfig) -> str:
+    """Short hash of ``baseline_settings``: runs with the same one can share their baselines."""
+    return fingerprint(baseline_settings(config))
+
+
+def eval_settings(config: ExperimentConfig) -> dict[str, Any]:
+    """What an evaluation depends on besides the checkpoints: the world, the red, the evaluation settings, what the
+    SOO value compares, and what is measured (a new metric or variant makes earlier evaluations incomplete)."""
+    settings: dict[str, Any] = {
+        "preset": config.preset,
+        "eval": dataclasses.asdict(config.eval),
+        "soo_measure": dataclasses.asdict(config.soo_measure()),
+        "measures": [*METRICS, *OUTCOMES, *HELD_OUT_VARIANTS],
+    }
+    if config.red != "scripted":
+        settings["red"] = config.red
+    return settings
+
+
+def eval_fingerprint(config: ExperimentConfig) -> str:
+    """Short hash of ``eval_settings``."""
+    return fingerprint(eval_settings(config))
+
+
+def agent_dir(config: ExperimentConfig, agent: AgentRef) -> Path:
+    """The run directory an agent lives in (baselines and a learned red may come from another directory)."""
+    shared = agent.condition in (*BASELINES, LEARNED_RED_MODEL)
+    return config.baselines_from if shared and config.baselines_from else config.run_dir
+
+
+def checkpoint_path(run_dir: Path, agent: AgentRef) -> Path:
+    """Where ``agent`` is saved in ``run_dir``."""
+    return run_dir / "checkpoints" / f"{agent.name}.zip"
+
+
+def agent_checkpoint(config: ExperimentConfig, agent: AgentRef) -> Path:
+    """Checkpoint of an agent of the run (in ``agent_dir``)."""
+    return checkpoint_path(agent_dir(config, agent), agent)
+
+
+def red_checkpoint(config: ExperimentConfig, seed: int) -> Path:
+    """Where the learned red of ``seed`` is saved (with the baselines, which train against it)."""
+    return agent_checkpoint(config, AgentRef(LEARNED_RED_MODEL, seed))
+
+
+def baseline_checkpoints(config: ExperimentConfig) -> list[Path]:
+    """Checkpoints of every baseline (and learned red) the run needs."""
+    reds = (LEARNED_RED_MODEL,) if config.red == "learned" else ()
+    return [agent_checkpoint(config, AgentRef(name, seed)) for name in (*reds, *BASELINES) for seed in config.seeds]
+
+
+def eval_paths(config: ExperimentConfig, agent: AgentRef) -> tuple[Path, Path]:
+    """Summary (JSON, written last) and per-episode arrays (NPZ) of an agent's evaluation, beside its checkpoint."""
+    folder = agent_dir(config, agent) / "eval" / eval_fingerprint(config)
+    return folder / f"{agent.name}.json", folder / f"{agent.name}.npz"
+
+
+def tensorboard_dir(run_dir: Path) -> Path:
+    """The TensorBoard folder of a run (one subfolder per agent, ``<agent name>_<n>``)."""
+    return run_dir / "tensorboard"
+
+
+def gif_path(run_dir: Path, condition: str) -> Path:
+    """The episode animation of ``condition`` (its first seed's agent)."""
+    return run_dir / "gifs" / f"{condition}.gif"

@@ -1,0 +1,188 @@
+"""The whole experiment as a graph of tasks: train baselines, fine-tune, evaluate, animate.
+
+Every task writes its outputs atomically; a task whose output exists is skipped, so an interrupted
+run continues where it stopped (``--resume``). A fine-tuning run can start as soon as its deceptive
+baseline exists, an evaluation as soon as its checkpoints do. Paths inside the tasks are relative to
+a root directory (the run directory, or a sweep's directory), so the same tasks run in place or on
+another node. ``soo_rl.runner`` runs the graph; ``soo_rl.experiment.results`` collects what it made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.batch_policy import ModelPolicy
+from agents.soo_ppo import load_checkpoint
+from envs.animation import episode_frames, save_animation
+from envs.io import atomic_path, write_json_atomic
+from envs.variants import HELD_OUT_VARIANTS
+from soo_rl.experiment.conditions import BASELINES
+from soo_rl.experiment.config import ExperimentConfig, from_mapping
+from soo_rl.experiment.graph import Task
+from soo_rl.experiment.paths import (
+    LEARNED_RED_MODEL,
+    AgentRef,
+    agent_checkpoint,
+    baseline_checkpoints,
+    checkpoint_path,
+    eval_paths,
+    gif_path,
+    red_checkpoint,
+    tensorboard_dir,
+)
+from soo_rl.experiment.training import learned_red, red_policy, train_agent
+from soo_rl.measurement.evaluation import evaluate, outcome_rates
+
+
+def all_agents(config: ExperimentConfig) -> list[AgentRef]:
+    """Every agent the report covers: the baselines and each fine-tuning condition, for every seed."""
+    return [AgentRef(c, s) for c in (*BASELINES, *config.conditions) for s in config.seeds]
+
+
+def rebase(config: ExperimentConfig, root: Path) -> ExperimentConfig:
+    """The config with its directories (relative to ``root``) made real paths under ``root``."""
+    baselines = None if config.baselines_from is None else root / config.baselines_from
+    return dataclasses.replace(config, run_dir=root / config.run_dir, baselines_from=baselines)
+
+
+def _config(root: Path, config_dict: dict[str, Any]) -> ExperimentConfig:
+    return rebase(from_mapping(config_dict), root)
+
+
+def train_task(root: Path, config_dict: dict[str, Any], condition: str, seed: int) -> None:
+    """Task: train (a baseline or learned red) or fine-tune (from the deceptive baseline) one agent."""
+    train_agent(_config(root, config_dict), AgentRef(condition, seed))
+
+
+def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed: int) -> None:
+    """Task: evaluate one agent on the seeded evaluation episodes (and the held-out variants)."""
+    config = _config(root, config_dict)
+    agent = AgentRef(condition, seed)
+    model = load_checkpoint(agent_checkpoint(config, agent))
+    honest = load_checkpoint(agent_checkpoint(config, AgentRef("honest", seed)))
+    world = config.env_config("deceptive")
+    red = learned_red(config, seed)
+    evaluation, _ = evaluate(model, world, config.eval, config.soo_measure(), red_policy(world, red), honest)
+    if config.eval.variant_episodes:
+        variants = {name: config.variant_config(name) for name in HELD_OUT_VARIANTS}
+        rates = outcome_rates(
+            model, variants, lambda w: red_policy(w, red), config.eval.variant_episodes, config.eval.seed
+        )
+        evaluation.summary.update({f"variant/{key}": value for key, value in rates.items()})
+    summary_path, arrays_path = eval_paths(config, agent)
+    with atomic_path(arrays_path) as tmp:
+        np.savez(
+            tmp,
+            trapped=evaluation.trapped,
+            blue_at_goal=evaluation.blue_at_goal,
+            honest_return=evaluation.honest_return,
+            soo_sum=evaluation.soo.sums,
+            soo_steps=evaluation.soo.steps,
+        )
+    write_json_atomic(summary_path, evaluation.summary)
+
+
+def animate_task(root: Path, config_dict: dict[str, Any], condition: str) -> None:
+    """Task: one episode animation of ``condition`` (its first seed's agent, the first evaluation episode)."""
+    config = _config(root, config_dict)
+    seed = config.seeds[0]
+    world = config.env_config("deceptive")
+    model = load_checkpoint(agent_checkpoint(config, AgentRef(condition, seed)))
+    red = red_policy(world, learned_red(config, seed))
+    save_animation(
+        episode_frames(world, red, ModelPolicy(model), seed=config.eval.seed), gif_path(config.run_dir, condition)
+    )
+
+
+def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Task]:
+    """Every task of one run, its directories relative to the scheduler's root.
+
+    :param config: the (resolved) run; its baselines live in ``baselines_from`` when set.
+    :param train_baselines: also train the baselines (into ``baselines_from`` when set, else ``run_dir``).
+    """
+    config_dict = config.to_dict()
+    home = config.baselines_from or config.run_dir
+    baseline_dict = {**config_dict, "run_dir": str(home), "baselines_from": None}
+    reds = {seed: (str(red_checkpoint(config, seed)),) if config.red == "learned" else () for seed in config.seeds}
+    tasks: list[Task] = []
+
+    def train(agent: AgentRef, args: dict[str, Any], inputs: tuple[str, ...]) -> None:
+        run_dir = Path(args["run_dir"])
+        key = str(checkpoint_path(run_dir, agent))
+        board = str(tensorboard_dir(run_dir) / f"{agent.name}_*")
+        tasks.append(Task(key, train_task, (args, agent.condition, agent.seed), inputs, inputs, (board, key)))
+
+    for agent in all_agents(config):
+        if agent.condition in BASELINES and train_baselines:
+            if agent.condition == BASELINES[0] and reds[agent.seed]:
+                train(AgentRef(LEARNED_RED_MODEL, agent.seed), baseline_dict, ())
+            train(agent, baseline_dict, reds[agent.seed])
+        elif agent.condition not in BASELINES:
+            deceptive = str(agent_checkpoint(config, AgentRef("deceptive", agent.seed)))
+            train(agent, config_dict, (deceptive, *reds[agent.seed]))
+    for agent in all_agents(config):
+        honest = AgentRef("honest", agent.seed)
+        inputs = tuple(dict.fromkeys((str(agent_checkpoint(config, agent)), str(agent_checkpoint(config, honest)))))
+        inputs = (*inputs, *reds[agent.seed])
+        summary, arrays = eval_paths(config, agent)
+        args = (config_dict, agent.condition, agent.seed)
+        tasks.append(Task(str(summary), evaluate_task, args, inputs, inputs, (str(arrays), str(summary))))
+    if config.gifs:
+        first = config.seeds[0]
+        for condition in (*BASELINES, *config.conditions):
+            inputs = (str(agent_checkpoint(config, AgentRef(condition, first))), *reds[first])
+            key = str(gif_path(config.run_dir, condition))
+            tasks.append(Task(key, animate_task, (config_dict, condition), inputs, inputs, (key,)))
+    # Inputs made by tasks of this graph are its dependencies; the others (reused baselines) exist already.
+    made = {task.key for task in tasks}
+    return [dataclasses.replace(task, deps=tuple(d for d in task.deps if d in made)) for task in tasks]
+
+
+def check_baselines_exist(config: ExperimentConfig) -> None:
+    """With ``baselines_from``: raise a ``ValueError`` naming every baseline checkpoint that is missing."""
+    if config.baselines_from is None:
+        return
+    missing = [str(path) for path in baseline_checkpoints(config) if not path.is_file()]
+    if missing:
+        raise ValueError(f"baselines_from={config.baselines_from}: missing checkpoint(s) {missing}")
+
+
+def prepare_run_dir(config: ExperimentConfig, run_dir: Path | None = None) -> None:
+    """Create the run directory and record the settings; refuse to mix runs with different settings.
+
+    :param config: the settings to record.
+    :param run_dir: where the run lives, if not at ``config.run_dir`` (a sweep records its cells'
+        directories relative to the sweep, so a sweep directory can be moved).
+    """
+    run_dir = run_dir or config.run_dir
+    saved = run_dir / "config.json"
+    if saved.exists():
+        if not config.resume:
+            raise FileExistsError(
+                f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
+            )
+        previous = json.loads(saved.read_text())
+        # A setting added after the run started counts as unchanged if it has its default value.
+        previous = _with_defaults(previous, ExperimentConfig().to_dict())
+        current = config.to_dict()
+        ignored = {"run_dir", "resume", "workers", "retries", "gifs"}  # run_dir: where config.json is
+        if set(previous["seeds"]) <= set(current["seeds"]):
+            ignored.add("seeds")  # more seeds extend the run
+        changed = sorted(k for k in current if k not in ignored and previous[k] != current[k])
+        if changed:
+            raise ValueError(f"--resume with settings that differ from the run's config.json: {changed}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(saved, config.to_dict())
+
+
+def _with_defaults(saved: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(defaults)
+    for key, value in saved.items():
+        is_group = isinstance(value, dict) and isinstance(defaults.get(key), dict)
+        merged[key] = _with_defaults(value, defaults[key]) if is_group else value
+    return merged

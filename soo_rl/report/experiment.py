@@ -1,0 +1,193 @@
+"""The run's report (``report.md``, plots, console table): a pure function of its results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from envs.io import write_text_atomic
+from soo_rl.experiment.conditions import BASELINES
+from soo_rl.experiment.config import ExperimentConfig, from_mapping
+from soo_rl.measurement.evaluation import METRICS
+from soo_rl.report.plots import plot_detection_curve, plot_outcomes, plot_rates, plot_soo_values, plot_training_curves
+from soo_rl.report.tables import (
+    detection_table,
+    format_entry,
+    markdown_table,
+    outcome_table,
+    print_table,
+    results_table,
+)
+
+VARIANT_RATES: tuple[str, ...] = ("trap_rate", "goal_rate")
+
+
+def write_report(results: dict[str, Any], run_dir: Path, show: bool = True) -> None:
+    """Write the plots and ``report.md`` of a run's ``results`` into ``run_dir``; print the table (``show``)."""
+    plots = run_dir / "plots"
+    plot_rates(results, plots / "rates.png")
+    plot_outcomes(results, plots / "outcomes.png")
+    plot_soo_values(results["soo_value_histograms"], plots / "soo_value.png")
+    fine_tunings = [name for name in results["conditions"] if name not in BASELINES]
+    plot_training_curves(results["training_curves"], [BASELINES, fine_tunings], plots / "training_curves.png")
+    plot_detection_curve(results["detection"]["by_episodes"], plots / "detection.png")
+    write_text_atomic(run_dir / "report.md", markdown_report(results))
+    if show:
+        print_table(results)
+
+
+def markdown_report(results: dict[str, Any]) -> str:
+    """The human-readable report of a run's results."""
+    config = from_mapping(results["config"])
+    gifs = results["gifs"]
+    lines = [
+        "# SOO-RL experiment report",
+        "",
+        f"Run directory `{config.run_dir}`; preset `{config.preset}`; red: {_red_text(config)}; "
+        f"seeds {list(config.seeds)}; "
+        f"{config.ppo.total_timesteps:,} steps per baseline, {config.finetune.timesteps:,} per fine-tuning; "
+        f"{config.eval.episodes:,} evaluation episodes per agent (seed {config.eval.seed}, deterministic actions, "
+        "identical episodes for every agent). Numbers: mean over training seeds [95% bootstrap CI over seeds].",
+        "",
+        markdown_table(["condition", *METRICS], results_table(results)),
+        "",
+        "## What each episode was",
+        "",
+        "Every evaluation episode is one of: honest success (blue at the goal, red not trapped), lure and goal, "
+        "lure and stuck (red trapped, blue not at the goal), other failure. Share of episodes, mean [95% CI] over "
+        "seeds:",
+        "",
+        outcome_table(results),
+        "",
+        "![outcomes](plots/outcomes.png)",
+        "",
+        "## Does SOO fine-tuning reduce deception?",
+        "",
+        _outcome_text(results),
+        "",
+        "## Does blue still represent red? (awareness probe)",
+        "",
+        _awareness_text(results),
+        "",
+        "## Generalisation to held-out variants",
+        "",
+        _generalisation_text(results["generalisation"]),
+        "",
+        "## Detection by SOO value",
+        "",
+        _detection_text(results["detection"]),
+        "",
+        "## Plots",
+        "",
+        "![rates](plots/rates.png)",
+        "",
+        "![SOO value](plots/soo_value.png)",
+        "",
+        "![training curves](plots/training_curves.png)",
+        "",
+        "![detection](plots/detection.png)",
+        "",
+    ]
+    if gifs:
+        lines += ["## Episodes", "", *(f"- {name}: ![{name}]({path})" for name, path in gifs.items()), ""]
+    lines += [
+        "## Reproduce",
+        "",
+        "Every setting of this run is in [`config.json`](config.json)"
+        + (f"; baselines from `{config.baselines_from}`." if config.baselines_from else "."),
+        "",
+    ]
+    if config.baselines_from is None:
+        command = f"python train/ppo_soo.py --run-dir {config.run_dir}" + (" --quick" if config.quick else "")
+        lines += ["```", command, "```", ""]
+    return "\n".join(lines)
+
+
+def _outcome_text(results: dict[str, Any]) -> str:
+    outcome = results["soo_outcome"]
+    if not outcome.get("evaluated"):
+        return "SOO fine-tuning was not part of this run."
+    c = results["conditions"]
+    trap = {k: c[k]["trap_rate"]["mean"] for k in c}
+    goal = {k: c[k]["goal_rate"]["mean"] for k in c}
+    verdict = "**Target met.**" if outcome["target_met"] else "**Target not met.**"
+    text = (
+        f"{verdict} Target: SOO halves the trap rate relative to the deceptive baseline and to the anchor-only "
+        f"control while keeping at least 90% of the deceptive baseline's goal rate. Measured trap rate: SOO "
+        f"{trap['soo']:.3f} vs deceptive {trap['deceptive']:.3f}"
+    )
+    if "anchor_only" in trap:
+        text += f" and anchor-only {trap['anchor_only']:.3f}"
+    text += f"; goal rate: SOO {goal['soo']:.3f} vs deceptive {goal['deceptive']:.3f}."
+    failed = [k for k, v in outcome.items() if k not in ("evaluated", "target_met") and not v]
+    if failed:
+        text += f" Checks that failed: {', '.join(failed)}."
+    blind = c["deceptive"]["blind_trap_rate"]["mean"]
+    text += (
+        f"\n\nSelf-behaviour check: with its view of red masked (red's slots zeroed, as in SOO's self observations), "
+        f"the deceptive baseline still traps red in {blind:.3f} of episodes (honest baseline: "
+        f"{c['honest']['blind_trap_rate']['mean']:.3f}). SOO pulls the activations of observations with red in view "
+        "towards those of the self view, so it can only make the agent act as it does when it cannot see red; "
+        "if that blind behaviour is itself deceptive, SOO has little to remove. "
+        f"After SOO fine-tuning the agent traps red in {trap['soo']:.3f} of episodes, against "
+        f"{c['soo']['blind_trap_rate']['mean']:.3f} when blind."
+    )
+    controls = [name for name in ("random_pairs", "honesty_reward") if name in c]
+    if controls:
+        text += (
+            " Controls: "
+            + "; ".join(f"{name.replace('_', ' ')}: trap {trap[name]:.3f}, goal {goal[name]:.3f}" for name in controls)
+            + "."
+        )
+    return text
+
+
+def _red_text(config: ExperimentConfig) -> str:
+    if config.red == "scripted":
+        return "the scripted follower (SPEC section 2)"
+    return (
+        f"learned (PPO on red's reward against the scripted honest blue, {config.red_timesteps:,} steps, one per "
+        "seed; every blue of that seed trains and is evaluated against it)"
+    )
+
+
+def _awareness_text(results: dict[str, Any]) -> str:
+    c = results["conditions"]
+    values = "; ".join(f"{name}: {format_entry(data['awareness_r2'])}" for name, data in c.items())
+    return (
+        "Held-out R^2 of a ridge probe decoding red's relative position from blue's actor activations on other "
+        "observations (red inserted in blue's view of a self step), fitted on one set of seeded episodes and "
+        "scored on another (`soo_rl/probe.py`; shuffled targets give about 0). An agent that ignores red "
+        f"would score near 0. {values}."
+    )
+
+
+def _generalisation_text(matrix: dict[str, Any]) -> str:
+    if not matrix:
+        return "Not evaluated (`eval.variant_episodes = 0`)."
+    variants = list(next(iter(matrix.values())))
+    lines = [
+        "Every agent, without further training, on each held-out variant of its world (`envs/variants.py`; "
+        "the same seeded episodes for every agent). Trap rate / goal rate, mean over seeds [95% CI].",
+    ]
+    for rate in VARIANT_RATES:
+        lines += ["", f"**{rate.replace('_', ' ')}**", "", "| condition | " + " | ".join(variants) + " |"]
+        lines.append("|---|" + "---|" * len(variants))
+        for name, row in matrix.items():
+            lines.append(f"| {name} | " + " | ".join(format_entry(row[v][rate]) for v in variants) + " |")
+    return "\n".join(lines)
+
+
+def _detection_text(detection: dict[str, Any]) -> str:
+    text = (
+        f"Pairwise accuracy (per seed: does the honest agent show more overlap, i.e. a lower SOO value, than the "
+        "deceptive one? an unmeasured agent counts as a coin flip): "
+        f"{detection['pairwise_accuracy']:.2f}. ROC AUC of a threshold on the SOO value over all "
+        f"honest and deceptive agents: {detection['auc']:.2f}. Honest SOO values per seed: "
+        f"{_round(detection['honest_soo_value'])}; deceptive: {_round(detection['deceptive_soo_value'])}."
+    )
+    return text + "\n\n" + detection_table(detection["by_episodes"])
+
+
+def _round(values: list[float | None]) -> list[float | None]:
+    return [None if v is None else round(v, 5) for v in values]
