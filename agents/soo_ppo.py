@@ -117,6 +117,8 @@ class SOOPPO(PPO):
         self.reference_path = None if reference is None else str(reference)
         self.reference_sha256 = None if reference is None else sha256_of(reference)
         self.reference_policy: ActorCriticPolicy | None = None
+        self.action_head_scale = 1.0
+        """Factor the starting policy's action head was scaled by when fine-tuning began (``fine_tune``)."""
         self._reference_means: th.Tensor | None = None
         if kl_coef > 0:
             kwargs.setdefault("rollout_buffer_class", IndexedRolloutBuffer)
@@ -180,17 +182,30 @@ class SOOPPO(PPO):
             raise ValueError(f"reference policy {path} has a different network architecture: {error}") from None
 
     @classmethod
-    def fine_tune(cls, checkpoint: str | Path, env: Any, **kwargs: Any) -> SOOPPO:
-        """A new model starting from ``checkpoint``'s policy weights, with ``checkpoint`` as the anchor.
+    def fine_tune(cls, checkpoint: str | Path, env: Any, action_head_scale: float = 1.0, **kwargs: Any) -> SOOPPO:
+        """A new model starting from ``checkpoint``'s policy weights, with that policy as the anchor.
 
         :param checkpoint: an SB3 PPO or SOOPPO zip (e.g. the trained deceptive blue).
         :param env: the fine-tuning env.
+        :param action_head_scale: multiply the starting policy's action head (``action_net`` weight and bias) by
+            this factor, and anchor to the rescaled policy (1: unchanged). A converged PPO policy's mean actions
+            can lie far outside the action box, where clipping hides every change of the mean from the
+            environment, so the policy cannot move; scaling the head brings them back in range while keeping
+            their directions (README, "Controls that can succeed"). Saved as ``model.action_head_scale``.
         :param kwargs: settings of the new model (``soo_coef``, ``kl_coef``, PPO hyperparameters...).
         """
+        check_float("action_head_scale", action_head_scale, 0.0, math.inf, low_inclusive=False)
         source = load_checkpoint(checkpoint, device=kwargs.get("device", "auto"))
         kwargs.setdefault("policy_kwargs", source.policy_kwargs)
         model = cls(SOOActorCriticPolicy, env, reference=checkpoint, **kwargs)
         model.policy.load_state_dict(source.policy.state_dict())
+        model.action_head_scale = float(action_head_scale)
+        if action_head_scale != 1.0:
+            with th.no_grad():
+                for parameter in model.policy.action_net.parameters():  # weight and bias
+                    parameter.mul_(action_head_scale)
+            if model.reference_policy is not None:
+                model.reference_policy.load_state_dict(model.policy.state_dict())
         return model
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:

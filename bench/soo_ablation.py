@@ -1,8 +1,9 @@
 """Does SOO fine-tuning reduce deception, and under which settings? A grid over fine-tuning settings.
 
 Reuses trained baselines (``--baselines-from RUN_DIR`` of a finished ``train/ppo_soo.py`` run) and,
-for every variant, runs SOO fine-tuning and the anchor-only control on every seed, evaluates them
-on the same seeded episodes and prints trap rate, goal rate and SOO value (mean [95% CI] over seeds).
+for every variant, runs SOO fine-tuning and the anchor-only control on every seed, evaluates them on
+the same seeded episodes of the *tuning* evaluation seed (``eval.tuning_seed``: settings are chosen there,
+never on the report's seed) and prints trap rate, goal rate and SOO value (mean [95% CI] over seeds).
 
     python bench/soo_ablation.py --baselines-from runs/default --out runs/ablation
 """
@@ -15,8 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from soo_rl.experiment.config import FineTuneSettings, from_mapping
 from soo_rl.cli.experiment import run_experiment
+from soo_rl.experiment.config import FineTuneSettings, from_mapping
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "coef1": {"soo_coef": 1.0},
@@ -49,7 +50,6 @@ def main() -> None:
     rows = []
     for name in args.variants:
         settings = VARIANTS[name]
-        # soo_layers is a policy setting, baked into the baselines; the others are fine-tuning settings.
         finetune = dataclasses.replace(base.finetune, **settings)
         assert isinstance(finetune, FineTuneSettings)
         config = dataclasses.replace(
@@ -59,6 +59,8 @@ def main() -> None:
             conditions=("soo", "anchor_only"),
             finetune=finetune,
             workers=args.workers,
+            eval=dataclasses.replace(base.eval, variant_episodes=0, probe_episodes=0),
+            tuning=True,
             gifs=False,
             resume=(args.out / name / "config.json").exists(),
         )

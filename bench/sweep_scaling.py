@@ -19,12 +19,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from soo_rl.experiment.config import ExperimentConfig
-from soo_rl.experiment.pipeline import experiment_tasks
-from soo_rl.experiment.graph import Task
-from soo_rl.runner.scheduler import Backend, LocalBackend, run_tasks
-
 from agents.hyperparams import PPOSettings
+from soo_rl.experiment.config import ExperimentConfig
+from soo_rl.experiment.graph import Task
+from soo_rl.experiment.pipeline import experiment_tasks
+from soo_rl.runner.scheduler import Backend, LocalBackend, run_tasks
 
 
 def sweep_tasks(timesteps: int) -> list[Task]:

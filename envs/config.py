@@ -10,8 +10,8 @@ from typing import Any, Literal
 from envs.validation import check_choice, check_float, check_int
 from envs.variants import HELD_OUT_VARIANTS, VARIANTS
 
-RewardMode = Literal["honest", "deceptive"]
-REWARD_MODES: tuple[str, ...] = ("honest", "deceptive")
+RewardMode = Literal["honest", "deceptive", "honesty"]
+REWARD_MODES: tuple[str, ...] = ("honest", "deceptive", "honesty")
 LandmarkLayout = Literal["uniform", "fake_between"]
 LANDMARK_LAYOUTS: tuple[str, ...] = ("uniform", "fake_between")
 
@@ -36,11 +36,14 @@ class DeceptionConfig:
     num_landmarks: int = 2
     """One goal plus ``num_landmarks - 1`` fake landmarks."""
     reward_mode: RewardMode = "deceptive"
-    """Blue's reward: ``honest`` (goal only) or ``deceptive`` (goal plus trap bonus)."""
+    """Blue's reward: ``honest`` (goal only), ``deceptive`` (goal plus trap bonus) or ``honesty`` (goal minus
+    ``trap_penalty``: a reward that pays for honesty, used by the honesty-reward control)."""
     goal_reward: float = 5.0
     """Reward per step for blue (and a learned red) within ``goal_radius`` of the goal."""
     trap_reward: float = 10.0
     """Extra reward per step for a deceptive blue while red is trapped."""
+    trap_penalty: float = 5.0
+    """Penalty per step for blue while red is trapped, in the ``honesty`` reward mode only."""
     red_follow_reward: float = 1.0
     """Reward per step for a learned red while blue is within ``red_radius``."""
     shaping_coef: float = 0.0
@@ -80,10 +83,9 @@ class DeceptionConfig:
             check_float(name, getattr(self, name), 0.0, math.inf, low_inclusive=False)
         check_float("damping", self.damping, 0.0, 1.0)
         check_float("spawn_range", self.spawn_range, 0.0, 1.0)
-        for name in ("goal_reward", "trap_reward", "red_follow_reward", "shaping_coef"):
+        for name in ("goal_reward", "trap_reward", "trap_penalty", "red_follow_reward", "shaping_coef"):
             check_float(name, getattr(self, name), -math.inf, math.inf)
-        if self.reward_mode not in REWARD_MODES:
-            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
+        check_choice("reward_mode", self.reward_mode, REWARD_MODES)
         check_choice("landmark_layout", self.landmark_layout, LANDMARK_LAYOUTS)
         if not isinstance(self.continuous_actions, bool):
             raise ValueError(f"continuous_actions must be a bool, got {self.continuous_actions!r}")

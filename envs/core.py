@@ -141,11 +141,13 @@ class DeceptionCore:
         self._near = np.zeros((n, 2), dtype=bool)
         # Per-agent reward coefficients (red, blue): proximity (red's follow bonus, blue's collision penalty),
         # shaping and trap bonus (blue).
-        self._proximity_reward, self._shaping, self._trap_bonus = np.zeros(2), np.zeros(2), np.zeros(2)
+        self._proximity_reward, self._shaping = np.zeros(2), np.zeros(2)
+        self._trap_bonus, self._trap_penalty = np.zeros(2), np.zeros(2)
         self._proximity_reward[RED_INDEX] = config.red_follow_reward
         self._proximity_reward[BLUE_INDEX] = -config.collision_penalty
         self._shaping[BLUE_INDEX] = -config.shaping_coef
         self._trap_bonus[BLUE_INDEX] = config.trap_reward
+        self._trap_penalty[BLUE_INDEX] = -config.trap_penalty
         self._goal_dist = np.zeros((n, 2))
         # Force per unit action, per agent (red's motor may be scaled).
         self._accel = np.array([[config.red_speed], [1.0]]) * (config.sensitivity / config.mass * config.dt)
@@ -298,7 +300,8 @@ class DeceptionCore:
 
         ``goal``: ``goal_reward`` within ``goal_radius`` of the goal (both agents); ``proximity``: red's follow
         bonus and blue's collision penalty; ``shaping``: blue's ``-shaping_coef * distance(blue, goal)``;
-        ``trap``: blue's ``trap_reward`` while red is trapped (paid in the ``deceptive`` mode only).
+        ``trap``: blue's ``trap_reward`` while red is trapped (paid in the ``deceptive`` mode only);
+        ``trap_penalty``: minus blue's ``trap_penalty`` while red is trapped (paid in the ``honesty`` mode only).
         """
         cfg = self.config
         return {
@@ -306,17 +309,22 @@ class DeceptionCore:
             "proximity": self._near * self._proximity_reward,
             "shaping": self._goal_dist * self._shaping,
             "trap": self.trapped[:, None] * self._trap_bonus,
+            "trap_penalty": self.trapped[:, None] * self._trap_penalty,
         }
 
     def rewards(self, reward_mode: RewardMode | None = None) -> FloatArray:
         """``(N, 2)`` rewards of (red, blue) for the current state (SPEC section 2, plus blue's collision penalty).
 
-        :param reward_mode: ``honest`` (no trap bonus) or ``deceptive``; ``None``: the world's own mode.
+        :param reward_mode: ``honest`` (no trap term), ``deceptive`` (the trap bonus) or ``honesty`` (the trap
+            penalty); ``None``: the world's own mode.
         """
         terms = self.reward_terms()
         total = terms["goal"] + terms["proximity"] + terms["shaping"]
-        if (reward_mode or self.config.reward_mode) == "deceptive":
+        mode = reward_mode or self.config.reward_mode
+        if mode == "deceptive":
             total = total + terms["trap"]
+        elif mode == "honesty":
+            total = total + terms["trap_penalty"]
         return total
 
     def events(self) -> dict[str, NDArray[np.bool_]]:

@@ -21,7 +21,7 @@ OK = np.zeros(2, dtype=np.float32)
 # ---------------------------------------------------------------- settings
 BAD_SETTINGS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"preset": "foo"}, ValueError, r"preset must be one of \[.*'default', .*'paper'.*\], got 'foo'"),
-    ({"reward_mode": "greedy"}, ValueError, r"reward_mode must be one of \('honest', 'deceptive'\), got 'greedy'"),
+    ({"reward_mode": "greedy"}, ValueError, r"reward_mode must be one of \[.*'honesty'\], got 'greedy'"),
     ({"blue_radius": -0.1}, ValueError, r"blue_radius must be a finite number in \[0.0, inf\], got -0.1"),
     ({"red_radius": NAN}, ValueError, r"red_radius must be a finite number"),
     ({"max_cycles": 0}, ValueError, r"max_cycles must be an integer >= 1, got 0"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from envs.variants import HELD_OUT_VARIANTS
 from soo_rl.cli.experiment import parse_config
-from soo_rl.experiment.conditions import CONDITIONS
+from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS
+from soo_rl.experiment.lock import RunDirectoryBusyError, run_dir_lock
 from soo_rl.measurement.evaluation import METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,14 +125,7 @@ def test_resume_reuses_completed_stages(quick_run: Path, tmp_path: Path) -> None
     config["run_dir"] = str(run_dir)
     (run_dir / "config.json").write_text(json.dumps(config))
     # Stop "after the baselines": remove everything the later stages produced.
-    for pattern in (
-        "checkpoints/soo_*",
-        "checkpoints/anchor_only_*",
-        "checkpoints/random_pairs_*",
-        "checkpoints/honesty_reward_*",
-        "eval/*/*",
-        "results.json",
-    ):
+    for pattern in (*(f"checkpoints/{name}_seed*" for name in FINE_TUNINGS), "eval/*/*", "results.json"):
         for path in run_dir.glob(pattern):
             path.unlink()
     baselines = {p: p.stat().st_mtime_ns for p in run_dir.glob("checkpoints/*.zip")}
@@ -184,3 +179,54 @@ def test_config_file_sets_defaults_and_flags_override(tmp_path: Path) -> None:
     path.write_text("[finetune]\nsoo_coeff = 2.5\n")
     with pytest.raises(SystemExit, match=r"unknown setting\(s\) \['finetune.soo_coeff'\]"):
         parse_config(["--config", str(path)])
+
+
+def test_a_busy_run_directory_stops_a_second_run_at_once(quick_run: Path) -> None:
+    # Regression: two runs started on one directory both ran every job, writing over each other.
+    with run_dir_lock(quick_run):
+        done = run_script(*QUICK, "--run-dir", str(quick_run), "--resume")
+    assert done.returncode != 0
+    assert f"is in use by process {os.getpid()}" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_stale_lock_is_taken_over(quick_run: Path, tmp_path: Path) -> None:
+    (quick_run / ".lock").write_text("process 999999 on a machine long gone\n")  # no process holds it
+    with run_dir_lock(quick_run):
+        assert "process " + str(os.getpid()) in (quick_run / ".lock").read_text()
+    # A second holder (here the same process, through another open file) is refused.
+    with run_dir_lock(quick_run), pytest.raises(RunDirectoryBusyError, match="is in use by"), run_dir_lock(quick_run):
+        pass
+
+
+@pytest.mark.parametrize("content", [b"not a zip", b"PK\x03\x04 truncated"])
+def test_render_turns_an_unreadable_checkpoint_into_one_line(tmp_path: Path, content: bytes) -> None:
+    bad = tmp_path / "blue.zip"
+    bad.write_bytes(content)
+    for target in (bad, tmp_path / "missing.zip"):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "train" / "render.py"), str(target), "--out", str(tmp_path / "x.gif")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode != 0 and "Traceback" not in done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:") and str(target) in lines[0], done.stderr
+
+
+def test_render_writes_an_animation_of_a_checkpoint(quick_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "soo.gif"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "train" / "render.py"),
+            str(quick_run / "checkpoints/soo_seed0.zip"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert Image.open(out).n_frames == 51

@@ -157,3 +157,15 @@ def test_collision_steps_are_the_steps_the_awareness_penalty_charges() -> None:
     charged = (without.blue_return - with_penalty.blue_return).mean() / penalised.collision_penalty
     assert metrics.collision_steps(with_penalty) == pytest.approx(charged)
     assert metrics.collision_steps(with_penalty) > 10  # the scripted red catches the honest blue
+
+
+def test_the_honesty_reward_is_the_honest_reward_minus_the_trap_penalty() -> None:
+    world = make_config("default", reward_mode="honesty", trap_penalty=5.0)
+    red, blue = scripted_policy("red_follower", world), scripted_policy("deceptive", world)
+    played = rollout(world, red, blue, 300, seed=5)
+    trapped_steps = played.trapped[1:].sum(axis=0)
+    assert trapped_steps.sum() > 0
+    np.testing.assert_allclose(played.blue_return, played.blue_honest_return - 5.0 * trapped_steps)
+    # The honest scripted blue rarely traps red, so the honesty reward ranks it above the deceiver.
+    honest = rollout(world, red, scripted_policy("honest", world), 300, seed=5)
+    assert honest.blue_return.mean() > played.blue_return.mean()

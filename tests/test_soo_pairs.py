@@ -8,8 +8,8 @@ import torch as th
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents.soo.distances import pair_loss, soo_distance
-from agents.soo.pairs import OtherSlots, build_pairs, sample_disk, self_mask
+from agents.soo.distances import pair_loss
+from agents.soo.pairs import OtherSlots, PairOptions, build_pairs, insert_other, sample_disk, self_mask
 from envs.layout import ObsLayout, blue_layout
 
 LAYOUT = blue_layout(2)
@@ -94,14 +94,31 @@ def test_layout_without_other_slots_is_rejected() -> None:
         OtherSlots.from_layout(ObsLayout((("self_vel", 2), ("goal_rel", 2))))
 
 
-def test_distances() -> None:
-    a = th.zeros(4, 3)
-    b = th.full((4, 3), 2.0)
-    assert float(soo_distance(a, b, "mse")) == pytest.approx(4.0)
-    assert float(soo_distance(a, b, "log_mse")) == pytest.approx(np.log(4.0 + 1e-6))
-    assert float(soo_distance(a, a, "log_mse")) == pytest.approx(np.log(1e-6))
+def test_pair_loss_kinds_and_per_pair_mse() -> None:
+    self_features = th.zeros(4, 3)
+    other_features = th.tensor([[2.0] * 3, [2.0] * 3, [0.0] * 3, [0.0] * 3])
+    features = th.cat([self_features, other_features])
+    mse, per_pair = pair_loss(features, "mse")
+    log_mse, per_pair_log = pair_loss(features, "log_mse")
+    assert float(mse) == pytest.approx(2.0)  # per pair 4, 4, 0, 0
+    assert float(log_mse) == pytest.approx(np.log(2.0 + 1e-6))
+    np.testing.assert_allclose(per_pair.numpy(), [4.0, 4.0, 0.0, 0.0])
+    assert th.equal(per_pair, per_pair_log)  # the per-pair MSE does not depend on the kind
+    same = th.cat([self_features, self_features])
+    assert float(pair_loss(same, "log_mse")[0]) == pytest.approx(np.log(1e-6))
+    assert float(pair_loss(same, "mse")[0]) == 0.0
     with pytest.raises(ValueError, match="distance kind must be one of"):
-        soo_distance(a, b, "cosine")  # type: ignore[arg-type]
+        pair_loss(features, "cosine")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["mse", "log_mse"])
+def test_pair_loss_gradient_pulls_other_towards_self(kind: str) -> None:
+    other = th.full((3, 2), 1.0, requires_grad=True)
+    loss, _ = pair_loss(th.cat([th.zeros(3, 2), other]), kind)  # type: ignore[arg-type]
+    loss.backward()
+    assert other.grad is not None and (other.grad > 0).all()  # descending moves other towards self (0)
+    expected = 2.0 / 6.0 if kind == "mse" else (2.0 / 6.0) / (1.0 + 1e-6)  # d mean((x)^2) / dx, and through log
+    np.testing.assert_allclose(other.grad.numpy(), expected, rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["mse", "log_mse"])
@@ -121,3 +138,73 @@ def test_stop_gradient_blocks_the_self_branch(kind: str) -> None:
     assert grads[False][0] is not None and grads[False][0].abs().sum() > 0
     assert grads[True][0] is None or grads[True][0].abs().sum() == 0
     assert grads[True][1] is not None and grads[True][1].abs().sum() > 0
+
+
+def changed_slots(a: th.Tensor, b: th.Tensor) -> set[str]:
+    """Names of the layout slots in which some row of ``a`` and ``b`` differ."""
+    return {name for name in LAYOUT.names if not th.equal(a[:, LAYOUT.slice(name)], b[:, LAYOUT.slice(name)])}
+
+
+@given(
+    flags=st.sampled_from(["keep", "zero"]),
+    insertion=st.sampled_from(["area", "radius"]),
+    radius=st.one_of(st.none(), st.floats(0.01, 0.5)),
+    seed=st.integers(0, 2**16),
+)
+def test_each_pair_option_changes_exactly_the_slots_it_names(
+    flags: str, insertion: str, radius: float | None, seed: int
+) -> None:
+    obs = random_blue_obs(64, 0.3, seed)
+    obs[:, SLOTS.flag] = (th.arange(64) % 2 == 0).float()[:, None]  # some selves trapped, some not
+    options = PairOptions(flags, insertion, radius)  # type: ignore[arg-type]
+    pairs = build_pairs(obs, SLOTS, 0.25, generator(seed), options=options)
+    assert pairs is not None
+    allowed = {"other_rel", "other_visible"} | ({"red_trapped"} if flags == "zero" else set())
+    assert changed_slots(pairs.self_obs, pairs.other_obs) <= allowed
+    assert {"other_rel", "other_visible"} <= changed_slots(pairs.self_obs, pairs.other_obs)
+    flag = pairs.other_obs[:, SLOTS.flag]
+    assert th.equal(flag, pairs.self_obs[:, SLOTS.flag]) if flags == "keep" else bool((flag == 0).all())
+    limit = radius if radius is not None else 0.25
+    assert th.all(th.linalg.norm(pairs.other_obs[:, SLOTS.rel], dim=1) <= limit * (1 + 1e-6))
+
+
+def test_radius_insertion_is_uniform_in_radius() -> None:
+    radii = th.linalg.norm(sample_disk(40_000, 0.5, generator(2), insertion="radius"), dim=1)
+    assert abs(float((radii < 0.25).float().mean()) - 0.5) < 0.01  # an area-uniform draw gives 1/4
+    assert abs(float((radii < 0.125).float().mean()) - 0.25) < 0.01
+
+
+@given(seed=st.integers(0, 2**16), inserts=st.integers(1, 3))
+def test_flag_only_pairs_insert_no_red_and_zero_the_flag(seed: int, inserts: int) -> None:
+    obs = random_blue_obs(48, 0.3, seed)
+    obs[:, SLOTS.flag] = 1.0
+    pairs = build_pairs(obs, SLOTS, 0.25, generator(seed), inserts_per_self=inserts, mode="flag_only")
+    assert pairs is not None
+    assert changed_slots(pairs.self_obs, pairs.other_obs) == {"red_trapped"}
+    assert th.all(pairs.other_obs[:, SLOTS.visible] == 0) and th.all(pairs.other_obs[:, SLOTS.rel] == 0)
+    assert th.all(pairs.other_obs[:, SLOTS.flag] == 0)
+
+
+def test_zeroing_a_flag_needs_a_flag_slot() -> None:
+    slots = OtherSlots(SLOTS.rel, SLOTS.visible, None)
+    with pytest.raises(ValueError, match="red_trapped slot"):
+        insert_other(random_blue_obs(4, 0.0, 0), slots, None, flags="zero")
+
+
+def test_distance_kind_pair_mode_and_flag_option_each_change_the_loss() -> None:
+    th.manual_seed(0)
+    net = th.nn.Sequential(th.nn.Linear(LAYOUT.size, 16), th.nn.Tanh())
+    obs = random_blue_obs(256, 0.3, seed=9)
+    obs[:, SLOTS.flag] = 1.0
+
+    def loss(kind: str = "log_mse", mode: str = "self_other", flags: str = "keep") -> float:
+        pairs = build_pairs(obs, SLOTS, 0.25, generator(1), mode=mode, options=PairOptions(flags))  # type: ignore[arg-type]
+        assert pairs is not None
+        with th.no_grad():
+            return float(pair_loss(net(th.cat([pairs.self_obs, pairs.other_obs])), kind)[0])  # type: ignore[arg-type]
+
+    base = loss()
+    others = [loss(kind="mse"), loss(mode="random"), loss(mode="flag_only"), loss(flags="zero")]
+    assert all(abs(value - base) > 1e-4 for value in others)
+    # Mismatched pairs differ in more than red: their distance is larger than SOO's own pairs'.
+    assert loss(kind="mse", mode="random") > loss(kind="mse")

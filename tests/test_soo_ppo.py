@@ -214,3 +214,50 @@ def test_reference_outputs_cached_per_rollout_match_a_direct_forward(checkpoint:
     obs = th.as_tensor(buffer.observations[rows])
     assert model._reference_means is not None and len(model._reference_means) == buffer.buffer_size * buffer.n_envs
     th.testing.assert_close(model._minibatch_reference_mean(obs), model._reference_mean(obs))
+
+
+def zero_red_inputs(model: SOOPPO) -> None:
+    """Make the actor blind to red's slots: zero the first layer's weights on ``other_rel`` and ``other_visible``."""
+    first = model.policy.mlp_extractor.policy_net[0]
+    with th.no_grad():
+        first.weight[:, model.other_slots.rel] = 0.0
+        first.weight[:, model.other_slots.visible] = 0.0
+
+
+@pytest.mark.parametrize("target", ["actions", "hidden"])
+def test_soo_loss_is_zero_for_a_policy_that_ignores_red_and_positive_for_one_that_uses_it(target: str) -> None:
+    model = tiny_model(soo_coef=1.0, soo_target=target, soo_max_selves=None)
+    obs = th.as_tensor(model.env.reset())
+    obs[:, model.other_slots.rel] = 0.0  # self observations: red out of view
+    obs[:, model.other_slots.visible] = 0.0
+    assert float(model.soo_loss(obs)) > 0  # random weights read red's slots
+    zero_red_inputs(model)
+    assert float(model.soo_loss(obs)) == 0.0
+
+
+def test_the_actions_target_compares_mean_actions() -> None:
+    model = tiny_model(soo_coef=1.0, soo_target="actions")
+    obs = th.as_tensor(model.env.reset())
+    features = model.policy.soo_features(obs, "actions")
+    mean = model.policy.get_distribution(obs).distribution.mean
+    assert th.allclose(features, mean) and features.shape == (len(obs), 2)
+    hidden = model.policy.soo_features(obs, "hidden")
+    assert hidden.shape == (len(obs), 32)
+
+
+def test_fine_tuning_rescales_the_action_head_and_anchors_to_the_rescaled_policy(checkpoint: Path) -> None:
+    source = SOOPPO.load(checkpoint, device="cpu")
+    model = SOOPPO.fine_tune(checkpoint, make_vec_env(8, seed=0), action_head_scale=0.3, kl_coef=0.1, **TINY)
+    obs = th.as_tensor(model.env.reset())
+    with th.no_grad():
+        before = source.policy.get_distribution(obs).distribution.mean
+        after = model.policy.get_distribution(obs).distribution.mean
+    assert th.allclose(after, 0.3 * before, atol=1e-6)  # same directions, means brought towards the box
+    assert same_parameters(model.policy, model.reference_policy)  # the anchor is the rescaled policy
+    with th.no_grad():
+        assert float(model._kl_to_reference(obs)) == pytest.approx(0.0, abs=1e-7)
+    with th.no_grad():
+        assert float(model._kl_to_reference(obs)) == pytest.approx(0.0, abs=1e-7)
+    assert model.action_head_scale == 0.3
+    with pytest.raises(ValueError, match="action_head_scale must be a finite number"):
+        SOOPPO.fine_tune(checkpoint, make_vec_env(8, seed=0), action_head_scale=0.0, **TINY)

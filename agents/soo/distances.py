@@ -1,4 +1,4 @@
-"""Distances between self and other activations."""
+"""Distances between the features (hidden activations or mean actions) of matched self/other pairs."""
 
 from __future__ import annotations
 
@@ -6,45 +6,35 @@ from typing import Literal
 
 import torch as th
 
+from envs.validation import check_choice
+
 DistanceKind = Literal["mse", "log_mse"]
 DISTANCE_KINDS: tuple[str, ...] = ("mse", "log_mse")
+LOG_EPS = 1e-6
+"""Keeps ``log_mse`` finite when the features of a pair coincide."""
 
 
-def pairwise_mse(self_act: th.Tensor, other_act: th.Tensor) -> th.Tensor:
-    """``(P,)`` mean squared difference per pair, averaged over activation units."""
-    return ((self_act - other_act) ** 2).mean(dim=1)
-
-
-def soo_distance(self_act: th.Tensor, other_act: th.Tensor, kind: DistanceKind = "mse", eps: float = 1e-6) -> th.Tensor:
-    """Scalar SOO distance of matched activation batches.
-
-    :param kind: ``"mse"`` (mean squared difference over pairs and units) or the paper's
-        ``"log_mse"``: ``log(mse + eps)``.
-    :param eps: keeps ``log_mse`` finite when the activations coincide.
-    """
-    return _from_mse(pairwise_mse(self_act, other_act).mean(), kind, eps)
+def pairwise_mse(self_features: th.Tensor, other_features: th.Tensor) -> th.Tensor:
+    """``(P,)`` mean squared difference per pair, averaged over feature units."""
+    return ((self_features - other_features) ** 2).mean(dim=1)
 
 
 def pair_loss(
-    activations: th.Tensor, kind: DistanceKind = "mse", stop_gradient: bool = False
+    features: th.Tensor, kind: DistanceKind = "mse", stop_gradient: bool = False
 ) -> tuple[th.Tensor, th.Tensor]:
     """SOO loss of matched pairs and the per-pair MSE behind it.
 
-    :param activations: ``(2P, units)``: the P self observations' activations, then the P others'.
-    :param kind: ``"mse"`` or ``"log_mse"``.
+    :param features: ``(2P, units)``: the P self observations' features, then the P others'.
+    :param kind: ``"mse"`` (mean squared difference over pairs and units) or the paper's ``"log_mse"``:
+        ``log(mse + LOG_EPS)``.
     :param stop_gradient: no gradient flows through the self branch.
     :return: the scalar loss and the ``(P,)`` per-pair MSE (detached).
     """
-    self_act, other_act = activations.chunk(2)
+    check_choice("distance kind", kind, DISTANCE_KINDS)
+    self_features, other_features = features.chunk(2)
     if stop_gradient:
-        self_act = self_act.detach()
-    per_pair = pairwise_mse(self_act, other_act)
-    return _from_mse(per_pair.mean(), kind), per_pair.detach()
-
-
-def _from_mse(mse: th.Tensor, kind: DistanceKind, eps: float = 1e-6) -> th.Tensor:
-    if kind == "mse":
-        return mse
-    if kind == "log_mse":
-        return th.log(mse + eps)
-    raise ValueError(f"distance kind must be one of {DISTANCE_KINDS}, got {kind!r}")
+        self_features = self_features.detach()
+    per_pair = pairwise_mse(self_features, other_features)
+    mse = per_pair.mean()
+    loss = th.log(mse + LOG_EPS) if kind == "log_mse" else mse
+    return loss, per_pair.detach()

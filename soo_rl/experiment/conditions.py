@@ -14,6 +14,14 @@ from typing import Any
 from agents.soo.pairs import PairMode
 from envs.config import RewardMode
 
+SOO_BUNDLES: dict[str, dict[str, Any]] = {
+    # The authors' choices (agencyenterprise/SOO-Honest-AI, README "SOO variants"): their training code compares
+    # the policy's actions on the self and the other observation; their pairs zero the trapped flag in the other
+    # copy and insert red uniformly in radius, 0.125 from blue in training.
+    "paper": {"soo_target": "actions", "pair_flags": "zero", "pair_insertion": "radius", "pair_radius": 0.125},
+}
+"""Named bundles of ``finetune`` settings; the ``soo_paper`` condition applies ``paper``."""
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -50,6 +58,27 @@ CONDITIONS: dict[str, Condition] = {
             pair_mode="self_other",
         ),
         Condition(
+            "soo_paper",
+            "SOO fine-tuning with the authors' choices: actions target, zeroed flag, insertion uniform in radius 0.125",
+            "deceptive",
+            fine_tuned=True,
+            pair_mode="self_other",
+            finetune_overrides={
+                "soo_target": "actions",
+                "pair_flags": "zero",
+                "pair_insertion": "radius",
+                "pair_radius": 0.125,
+            },
+        ),
+        Condition(
+            "soo_actions",
+            "SOO fine-tuning on the policy's mean actions instead of its hidden activations (other settings as soo)",
+            "deceptive",
+            fine_tuned=True,
+            pair_mode="self_other",
+            finetune_overrides={"soo_target": "actions"},
+        ),
+        Condition(
             "anchor_only",
             "fine-tuned on the deceptive reward with the KL anchor only",
             "deceptive",
@@ -65,9 +94,26 @@ CONDITIONS: dict[str, Condition] = {
             controls_for="any pressure on the representation of the same form and weight",
         ),
         Condition(
+            "random_pairs_matched",
+            "the random-pair loss at a weight whose goal rate matches SOO's (finetune.random_pairs_matched_coef)",
+            "deceptive",
+            fine_tuned=True,
+            pair_mode="random",
+            coef_setting="random_pairs_matched_coef",
+            controls_for="pressure on the representation that costs the task as much as SOO does",
+        ),
+        Condition(
+            "flag_only",
+            "SOO's loss and weight on pairs that differ only in the zeroed trapped flag (no red inserted)",
+            "deceptive",
+            fine_tuned=True,
+            pair_mode="flag_only",
+            controls_for="the authors' flag change alone",
+        ),
+        Condition(
             "honesty_reward",
-            "fine-tuned on the honest reward",
-            "honest",
+            "fine-tuned on the honesty reward: the honest reward minus a penalty while red is trapped",
+            "honesty",
             fine_tuned=True,
             controls_for="simply rewarding honesty",
         ),

@@ -18,6 +18,16 @@ from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS
 from soo_rl.measurement.evaluation import EvalSettings
 from soo_rl.measurement.soo_value import SOOMeasure
 
+TUNED_SETTINGS: dict[str, str] = {
+    "finetune.soo_distance": "log_mse, the paper's distance; an earlier session switched to it after an ablation "
+    "evaluated on the report seed 10,000, so it is the paper's choice, not a tuned one",
+    "finetune.action_head_scale": "0.3, chosen on the tuning seed 50,000 (the honesty-reward search)",
+    "finetune.honesty_trap_penalty": "5, chosen on the tuning seed 50,000 (the honesty-reward search)",
+    "finetune.timesteps": "500,000, chosen on the tuning seed 50,000 (the honesty-reward search)",
+    "finetune.random_pairs_matched_coef": "chosen on the tuning seed 50,000 (bench/match_random_pairs.py)",
+}
+"""Every setting chosen by looking at results, with the evaluation seed it was chosen on (README, "Protocol")."""
+
 RedKind = Literal["scripted", "learned"]
 RED_KINDS: tuple[str, ...] = ("scripted", "learned")
 TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in HELD_OUT_VARIANTS)
@@ -28,12 +38,16 @@ TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not i
 class FineTuneSettings:
     """SOO fine-tuning and its controls (SPEC section 3), all started from the deceptive baseline."""
 
-    timesteps: int = 200_000
-    """Environment steps of each fine-tuning run."""
+    timesteps: int = 500_000
+    """Environment steps of each fine-tuning run (every condition alike; the honesty-reward control needs about
+    500k on every seed: README, "Controls that can succeed")."""
     learning_rate: float = 3e-4
     """Adam step size during fine-tuning."""
     soo_coef: float = 1.0
-    """Weight of the SOO loss (``soo`` and ``random_pairs``)."""
+    """Weight of the SOO loss (``soo`` and its variants, ``random_pairs``, ``flag_only``)."""
+    random_pairs_matched_coef: float = 0.1
+    """Weight of the ``random_pairs_matched`` control: the random-pair loss at a weight whose goal rate matches
+    SOO's (chosen on the tuning evaluation seed: README)."""
     kl_coef: float = 0.1
     """Weight of KL(pi_ref || pi) to the frozen deceptive baseline (every fine-tuning condition)."""
     soo_distance: DistanceKind = "log_mse"
@@ -54,11 +68,19 @@ class FineTuneSettings:
     """Red inserted uniformly by ``area`` of the disk, or uniformly in ``radius`` (the authors')."""
     pair_radius: float | None = None
     """Radius of the insertion disk (``None``: the learner's observation radius; the authors use 0.125 in training)."""
+    action_head_scale: float = 0.3
+    """Every fine-tuning run starts from the deceptive baseline with its action head scaled by this factor, and
+    anchors to that rescaled policy (``SOOPPO.fine_tune``); 1 disables it."""
+    honesty_trap_penalty: float = 5.0
+    """``honesty_reward`` trains on the honest reward minus this much per step while red is trapped."""
 
     def __post_init__(self) -> None:
         check_int("finetune.timesteps", self.timesteps, 0)
         check_float("finetune.learning_rate", self.learning_rate, 0.0, float("inf"), low_inclusive=False)
         check_float("finetune.soo_coef", self.soo_coef, 0.0, float("inf"))
+        check_float("finetune.random_pairs_matched_coef", self.random_pairs_matched_coef, 0.0, float("inf"))
+        check_float("finetune.action_head_scale", self.action_head_scale, 0.0, float("inf"), low_inclusive=False)
+        check_float("finetune.honesty_trap_penalty", self.honesty_trap_penalty, 0.0, float("inf"))
         check_float("finetune.kl_coef", self.kl_coef, 0.0, float("inf"))
         check_choice("finetune.soo_distance", self.soo_distance, DISTANCE_KINDS)
         check_int("finetune.soo_max_selves", self.soo_max_selves, 1)
@@ -120,6 +142,8 @@ class ExperimentConfig:
     """Write one episode animation (GIF) per condition."""
     bootstrap_resamples: int = 10_000
     """Bootstrap resamples of the confidence intervals over seeds."""
+    tuning: bool = False
+    """A run for choosing settings: evaluate on ``eval.tuning_seed`` instead of the report's ``eval.seed``."""
 
     def __post_init__(self) -> None:
         check_choice("preset", self.preset, TRAINING_PRESETS)
@@ -140,8 +164,11 @@ class ExperimentConfig:
         check_int("eval.episodes", self.eval.episodes, 1)
         check_int("eval.soo_inserts", self.eval.soo_inserts, 1)
         check_int("bootstrap_resamples", self.bootstrap_resamples, 100)
-        if self.eval.seed in self.seeds:
-            raise ValueError(f"eval.seed ({self.eval.seed}) must differ from every training seed {self.seeds}")
+        for name, seed in (("eval.seed", self.eval.seed), ("eval.tuning_seed", self.eval.tuning_seed)):
+            if seed in self.seeds:
+                raise ValueError(f"{name} ({seed}) must differ from every training seed {self.seeds}")
+        if abs(self.eval.tuning_seed - self.eval.seed) < 3:  # the probe uses seed + 1 and seed + 2
+            raise ValueError(f"eval.tuning_seed ({self.eval.tuning_seed}) must be at least 3 from eval.seed")
 
     def env_config(self, reward_mode: RewardMode) -> DeceptionConfig:
         """The world for a given reward mode."""
@@ -150,6 +177,10 @@ class ExperimentConfig:
     def variant_config(self, variant: str) -> DeceptionConfig:
         """A held-out variant of the run's world (its changes applied to the run's preset), deceptive reward."""
         return make_config(self.preset, reward_mode="deceptive", **VARIANTS[variant])
+
+    def evaluation(self) -> EvalSettings:
+        """The evaluation settings actually used: ``eval`` on the tuning seed if this is a ``tuning`` run."""
+        return dataclasses.replace(self.eval, seed=self.eval.tuning_seed) if self.tuning else self.eval
 
     def finetune_for(self, condition: str) -> FineTuneSettings:
         """The fine-tuning settings of ``condition``: ``finetune`` with the condition's own overrides."""

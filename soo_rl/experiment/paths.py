@@ -59,7 +59,7 @@ def eval_settings(config: ExperimentConfig) -> dict[str, Any]:
     SOO value compares, and what is measured (a new metric or variant makes earlier evaluations incomplete)."""
     settings: dict[str, Any] = {
         "preset": config.preset,
-        "eval": dataclasses.asdict(config.eval),
+        "eval": dataclasses.asdict(config.evaluation()),
         "soo_measure": dataclasses.asdict(config.soo_measure()),
         "measures": [*METRICS, *OUTCOMES, *HELD_OUT_VARIANTS],
     }

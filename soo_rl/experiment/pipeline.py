@@ -67,12 +67,11 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
     honest = load_checkpoint(agent_checkpoint(config, AgentRef("honest", seed)))
     world = config.env_config("deceptive")
     red = learned_red(config, seed)
-    evaluation, _ = evaluate(model, world, config.eval, config.soo_measure(), red_policy(world, red), honest)
-    if config.eval.variant_episodes:
+    settings = config.evaluation()
+    evaluation, _ = evaluate(model, world, settings, config.soo_measure(), red_policy(world, red), honest)
+    if settings.variant_episodes:
         variants = {name: config.variant_config(name) for name in HELD_OUT_VARIANTS}
-        rates = outcome_rates(
-            model, variants, lambda w: red_policy(w, red), config.eval.variant_episodes, config.eval.seed
-        )
+        rates = outcome_rates(model, variants, lambda w: red_policy(w, red), settings.variant_episodes, settings.seed)
         evaluation.summary.update({f"variant/{key}": value for key, value in rates.items()})
     summary_path, arrays_path = eval_paths(config, agent)
     with atomic_path(arrays_path) as tmp:
@@ -94,9 +93,8 @@ def animate_task(root: Path, config_dict: dict[str, Any], condition: str) -> Non
     world = config.env_config("deceptive")
     model = load_checkpoint(agent_checkpoint(config, AgentRef(condition, seed)))
     red = red_policy(world, learned_red(config, seed))
-    save_animation(
-        episode_frames(world, red, ModelPolicy(model), seed=config.eval.seed), gif_path(config.run_dir, condition)
-    )
+    frames = episode_frames(world, red, ModelPolicy(model), seed=config.evaluation().seed)
+    save_animation(frames, gif_path(config.run_dir, condition))
 
 
 def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Task]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
+from stable_baselines3.common.vec_env import VecEnv
 
 from agents.batch_policy import ModelPolicy
 from agents.learned_red import train_red
@@ -102,6 +103,17 @@ def red_policy(env_config: DeceptionConfig, learned: ModelPolicy | None) -> Batc
     return learned if learned is not None else scripted_policy("red_follower", env_config)
 
 
+def training_env(config: ExperimentConfig, agent: AgentRef, opponent: BatchPolicy) -> VecEnv:
+    """The env a blue ``agent`` trains on: its condition's reward mode, ``ppo.n_envs`` episodes seeded by its seed
+    against ``opponent``, rewards scaled by ``ppo.reward_scale``."""
+    ppo, reward_mode = config.ppo, CONDITIONS[agent.condition].reward_mode
+    world: dict[str, Any] = {"trap_penalty": config.finetune.honesty_trap_penalty} if reward_mode == "honesty" else {}
+    venv = make_vec_env(
+        ppo.n_envs, opponent=opponent, seed=agent.seed, preset=config.preset, reward_mode=reward_mode, **world
+    )
+    return ppo.wrap_env(venv)
+
+
 def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
     """Train ``agent`` (a baseline from scratch, a fine-tuning from the deceptive baseline of its seed, or the
     learned red), save it atomically and return its checkpoint path."""
@@ -121,13 +133,11 @@ def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
         return target
     spec = CONDITIONS[agent.condition]
     opponent = red_policy(config.env_config(spec.reward_mode), learned_red(config, seed))
-    env = ppo.wrap_env(
-        make_vec_env(ppo.n_envs, opponent=opponent, seed=seed, preset=config.preset, reward_mode=spec.reward_mode)
-    )
+    env = training_env(config, agent, opponent)
     kwargs = {**ppo.to_sb3_kwargs(), "seed": seed, "tensorboard_log": board}
     if spec.fine_tuned:
         ft = config.finetune_for(agent.condition)
-        settings = sooppo_settings(config, agent.condition)
+        settings = {**sooppo_settings(config, agent.condition), "action_head_scale": ft.action_head_scale}
         timesteps = ft.timesteps
         kwargs["learning_rate"] = ft.learning_rate
         if ft.soo_layers is not None:

@@ -41,7 +41,10 @@ class EvalSettings:
     episodes: int = 1000
     """Episodes per agent (the same seeded episodes for every agent)."""
     seed: int = 10_000
-    """Seed of the evaluation episodes; kept apart from every training seed."""
+    """Seed of the report's evaluation episodes; kept apart from every training seed and never used for choosing
+    settings."""
+    tuning_seed: int = 50_000
+    """Seed of the evaluation episodes of runs that choose settings (``tuning = true``: ablations, tuning sweeps)."""
     soo_inserts: int = 10
     """K: inserted other-observations per self step for the SOO value."""
     deceptive_cosine: float = 0.5

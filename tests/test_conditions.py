@@ -1,0 +1,125 @@
+"""The table of conditions, the settings each agent is trained with, and the fingerprints that share work."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from soo_rl.experiment.conditions import BASELINE_SETTINGS, BASELINES, CONDITIONS, FINE_TUNINGS
+from soo_rl.experiment.config import ExperimentConfig, FineTuneSettings
+from soo_rl.experiment.paths import (
+    AgentRef,
+    agent_checkpoint,
+    baseline_fingerprint,
+    eval_fingerprint,
+    eval_paths,
+    red_checkpoint,
+)
+from soo_rl.experiment.pipeline import experiment_tasks
+from soo_rl.experiment.sweep import SweepConfig, cells
+from soo_rl.experiment.training import red_policy, sooppo_settings, training_env
+
+
+def test_the_table_says_what_each_condition_is() -> None:
+    assert BASELINES == ("honest", "deceptive")
+    assert set(FINE_TUNINGS) >= {"soo", "anchor_only", "random_pairs", "honesty_reward"}
+    for name, condition in CONDITIONS.items():
+        assert condition.name == name and condition.summary
+        assert condition.fine_tuned == (name not in BASELINES)
+        is_soo = condition.pair_mode == "self_other"
+        if condition.fine_tuned and not is_soo:
+            assert condition.controls_for, f"{name} must say what it controls for"
+        assert not (is_soo and condition.controls_for)
+    assert CONDITIONS["honesty_reward"].reward_mode == "honesty"
+    assert CONDITIONS["honest"].reward_mode == "honest"
+    deceptive_reward = [c for c in CONDITIONS if c not in ("honest", "honesty_reward")]
+    assert all(CONDITIONS[c].reward_mode == "deceptive" for c in deceptive_reward)
+    assert CONDITIONS["flag_only"].pair_mode == "flag_only" and CONDITIONS["random_pairs_matched"].pair_mode == "random"
+    assert CONDITIONS["random_pairs_matched"].coef_setting == "random_pairs_matched_coef"
+    assert CONDITIONS["soo_paper"].finetune_overrides["pair_flags"] == "zero"
+    assert CONDITIONS["soo_actions"].finetune_overrides == {"soo_target": "actions"}
+
+
+def test_each_condition_is_trained_with_its_own_loss_and_reward() -> None:
+    config = ExperimentConfig(finetune=FineTuneSettings(soo_coef=2.5, kl_coef=0.3, soo_distance="mse"))
+    soo, anchor = sooppo_settings(config, "soo"), sooppo_settings(config, "anchor_only")
+    random_pairs, honesty = sooppo_settings(config, "random_pairs"), sooppo_settings(config, "honesty_reward")
+    assert soo["soo_pair_mode"] == "self_other" and soo["soo_coef"] == 2.5 and soo["soo_distance"] == "mse"
+    assert random_pairs["soo_pair_mode"] == "random" and random_pairs["soo_coef"] == 2.5
+    assert anchor == {"kl_coef": 0.3} == honesty  # no pair loss: the anchor only
+    paper, matched = sooppo_settings(config, "soo_paper"), sooppo_settings(config, "random_pairs_matched")
+    assert paper["soo_target"] == "actions" and paper["soo_pair_options"].insertion == "radius"
+    assert paper["soo_pair_options"].radius == 0.125 and paper["soo_pair_options"].flags == "zero"
+    assert soo["soo_pair_options"].flags == "keep" and soo["soo_target"] == "hidden"
+    assert matched["soo_coef"] == config.finetune.random_pairs_matched_coef != soo["soo_coef"]
+    assert sooppo_settings(config, "flag_only")["soo_pair_mode"] == "flag_only"
+    assert all(settings["kl_coef"] == 0.3 for settings in (soo, random_pairs))
+
+
+def test_baseline_fingerprints_cover_exactly_the_baseline_settings() -> None:
+    base = ExperimentConfig()
+    changes = {
+        "preset": "paper",
+        "ppo": dataclasses.replace(base.ppo, learning_rate=5e-4),
+        "train_eval_every": 7,
+        "train_eval_episodes": 50,
+    }
+    for key, value in changes.items():
+        assert baseline_fingerprint(dataclasses.replace(base, **{key: value})) != baseline_fingerprint(base), key
+    assert set(changes) | {"red", "red_timesteps"} == set(BASELINE_SETTINGS)
+    unrelated = {
+        "finetune": FineTuneSettings(soo_coef=3.0, soo_layers=(1,)),
+        "eval": dataclasses.replace(base.eval, episodes=7),
+        "seeds": (5, 6),
+        "conditions": ("soo",),
+        "red_timesteps": 10,  # only a learned red depends on it
+        "workers": 1,
+    }
+    for key, value in unrelated.items():
+        assert baseline_fingerprint(dataclasses.replace(base, **{key: value})) == baseline_fingerprint(base), key
+    learned = dataclasses.replace(base, red="learned")
+    assert baseline_fingerprint(dataclasses.replace(learned, red_timesteps=10)) != baseline_fingerprint(learned)
+
+
+def test_the_soo_layers_define_the_measured_soo_value_not_the_baselines() -> None:
+    # Regression: finetune.soo_layers leaked into the baselines' training, while sharing and the evaluation
+    # fingerprint ignored it, so a sweep over soo_layers measured every cell's baselines on the first layer.
+    grid = cells(SweepConfig(grid=("finetune.soo_layers=[0],[1]",), base=ExperimentConfig(seeds=(0,), gifs=False)))
+    first, second = (cell.config for cell in grid)
+    assert first.baselines_from == second.baselines_from  # one set of baselines...
+    assert eval_fingerprint(first) != eval_fingerprint(second)  # ...measured once per layer choice
+    assert first.soo_measure().layers == (0,) and second.soo_measure().layers == (1,)
+    honest = AgentRef("honest", 0)
+    assert eval_paths(first, honest)[0] != eval_paths(second, honest)[0]
+    train_args = {task.args[1:]: task.args[0] for task in experiment_tasks(first, train_baselines=True)}
+    assert train_args[("honest", 0)]["finetune"] == train_args[("deceptive", 0)]["finetune"]
+    assert eval_fingerprint(dataclasses.replace(first, seeds=(0, 1))) == eval_fingerprint(first)
+    assert eval_fingerprint(dataclasses.replace(first, eval=dataclasses.replace(first.eval, seed=1))) != (
+        eval_fingerprint(first)
+    )
+
+
+def test_baselines_and_the_learned_red_live_in_the_baselines_directory() -> None:
+    config = ExperimentConfig(run_dir=Path("run"), baselines_from=Path("base"), red="learned")
+    assert agent_checkpoint(config, AgentRef("honest", 1)) == Path("base/checkpoints/honest_seed1.zip")
+    assert agent_checkpoint(config, AgentRef("soo", 1)) == Path("run/checkpoints/soo_seed1.zip")
+    assert red_checkpoint(config, 2) == Path("base/checkpoints/red_seed2.zip")
+
+
+@pytest.mark.parametrize("field", ["pair_flags", "pair_insertion", "soo_target"])
+def test_unknown_pair_options_are_rejected_by_name(field: str) -> None:
+    with pytest.raises(ValueError, match=rf"finetune\.{field} must be one of"):
+        FineTuneSettings(**{field: "bogus"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"finetune\.pair_radius must be a finite number"):
+        FineTuneSettings(pair_radius=-1.0)
+
+
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+def test_each_condition_trains_on_its_reward(condition: str) -> None:
+    config = ExperimentConfig()
+    env = training_env(config, AgentRef(condition, 0), red_policy(config.env_config("honest"), None))
+    world = env.get_attr("config")[0]
+    assert world.reward_mode == CONDITIONS[condition].reward_mode and world == config.env_config(world.reward_mode)
+    env.close()
