@@ -40,10 +40,13 @@ def main() -> None:
     parser.add_argument("--baselines-from", type=Path, required=True, help="run directory holding the baselines")
     parser.add_argument("--out", type=Path, default=Path("runs/match_random_pairs"), help="where the runs go")
     parser.add_argument("--coefs", type=float, nargs="+", default=[0.01, 0.03, 0.1, 0.3])
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="training seeds (default: the run's)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     saved = json.loads((args.baselines_from / "config.json").read_text())
     base = dataclasses.replace(from_mapping(saved), baselines_from=args.baselines_from, workers=args.workers)
+    if args.seeds:
+        base = dataclasses.replace(base, seeds=tuple(args.seeds))
     soo = tuning_run(base, args.out / "soo", ("soo",), base.finetune.random_pairs_matched_coef)["soo"]
     target = soo["goal_rate"]["mean"]
     print(f"SOO on the tuning seed: trap {soo['trap_rate']['mean']:.3f}, goal {target:.3f}")

@@ -5,10 +5,12 @@ for all three:
 
 (a) ``SOOPPO`` on ``envs.deception_v0.make_vec_env`` with SOO and KL off (vanilla PPO);
 (b) the same with the SOO loss and the KL anchor on (a fine-tuning run);
+(b') the same with the SOO loss on the ``actions`` target (the authors' choice);
 (c) vanilla stable-baselines3 ``PPO`` on PettingZoo's MPE2 ``simple_adversary_v3`` through
     SuperSuit (parameter sharing over its 3 agents; about the same number of agent copies).
 
-Goals: (a) at least 2x (c); (b) at most 20% slower than (a). Run: ``python bench/ppo_throughput.py``.
+Goals: (a) at least 2x (c); (b) at most 20% slower than (a); (b') no slower than (b).
+Run: ``python bench/ppo_throughput.py``.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ def main() -> None:
             "(b) SOOPPO, SOO + KL on, our VecEnv": lambda: SOOPPO.fine_tune(
                 reference, our_env(), soo_coef=1.0, kl_coef=0.1, **kwargs
             ),
+            "(b') SOOPPO, SOO on actions + KL on": lambda: SOOPPO.fine_tune(
+                reference, our_env(), soo_coef=1.0, kl_coef=0.1, soo_target="actions", **kwargs
+            ),
             # SuperSuit's vectorised env has no seed(): the anchor runs unseeded.
             "(c) SB3 PPO, MPE2 simple_adversary": lambda: PPO(
                 "MlpPolicy", settings.wrap_env(mpe2_env(settings.n_envs)), **{**kwargs, "seed": None}
@@ -81,13 +86,15 @@ def main() -> None:
             model = build()
             rates[name] = timed_learn(model, args.rollouts)
             print(f"{name:40s} {rates[name]:9,.0f} timesteps/s   ({model.n_envs} env copies)")
-    a, b, c = rates.values()
+    a, b, actions, c = rates.values()
     print(
         f"\nsettings: n_envs={settings.n_envs} n_steps={settings.n_steps} batch={settings.batch_size} "
         f"epochs={settings.n_epochs} net={settings.net_arch} threads={args.threads}"
     )
     print(f"(a)/(c) = {a / c:.2f}x   goal >= 2x   {'PASS' if a >= 2 * c else 'FAIL'}")
     print(f"(b) slowdown vs (a) = {100 * (1 - b / a):.1f}%   goal <= 20%   {'PASS' if b >= 0.8 * a else 'FAIL'}")
+    within_noise = actions >= 0.95 * b  # timings on this kind of machine vary by about 5-10%
+    print(f"(b') / (b) = {actions / b:.3f}   goal: no slower than (b)   {'PASS' if within_noise else 'FAIL'}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ TUNED_SETTINGS: dict[str, str] = {
     "finetune.action_head_scale": "0.3, chosen on the tuning seed 50,000 (the honesty-reward search)",
     "finetune.honesty_trap_penalty": "5, chosen on the tuning seed 50,000 (the honesty-reward search)",
     "finetune.timesteps": "500,000, chosen on the tuning seed 50,000 (the honesty-reward search)",
-    "finetune.random_pairs_matched_coef": "chosen on the tuning seed 50,000 (bench/match_random_pairs.py)",
+    "finetune.random_pairs_matched_coef": "0.15, chosen on the tuning seed 50,000 (bench/match_random_pairs.py, "
+    "seeds 0-1: goal rate 0.883 against SOO's 0.843; 0.1 gives 0.946, 0.2 gives 0.015)",
 }
 """Every setting chosen by looking at results, with the evaluation seed it was chosen on (README, "Protocol")."""
 
@@ -45,7 +46,7 @@ class FineTuneSettings:
     """Adam step size during fine-tuning."""
     soo_coef: float = 1.0
     """Weight of the SOO loss (``soo`` and its variants, ``random_pairs``, ``flag_only``)."""
-    random_pairs_matched_coef: float = 0.1
+    random_pairs_matched_coef: float = 0.15
     """Weight of the ``random_pairs_matched`` control: the random-pair loss at a weight whose goal rate matches
     SOO's (chosen on the tuning evaluation seed: README)."""
     kl_coef: float = 0.1
