@@ -18,7 +18,7 @@ from soo_rl.runner.scheduler import LocalBackend, Manifest, run_tasks
 
 USAGE = """Run the whole SOO experiment: baselines, SOO fine-tuning, controls, evaluation and report.
 
-    python train/ppo_soo.py                      # the default experiment (about 7 minutes on 2 cores)
+    python train/ppo_soo.py                      # the default experiment (about 16 minutes on 2 cores)
     python train/ppo_soo.py --quick --run-dir runs/smoke
     python train/ppo_soo.py --config my.toml --finetune.soo-coef 2.0
     python train/ppo_soo.py --run-dir runs/default --resume   # continue an interrupted run

@@ -50,6 +50,8 @@ def markdown_report(results: dict[str, Any]) -> str:
         "actions, identical episodes for every agent). Numbers: mean over training seeds [95% bootstrap CI over "
         "seeds].",
         "",
+        _soo_settings_text(config, results["descriptions"]),
+        "",
         markdown_table(["condition", *METRICS], results_table(results)),
         "",
         "## What each episode was",
@@ -150,6 +152,21 @@ def _outcome_text(results: dict[str, Any]) -> str:
         "if that blind behaviour is itself deceptive, SOO has little to remove."
     )
     return "\n\n".join(paragraphs)
+
+
+def _soo_settings_text(config: ExperimentConfig, descriptions: dict[str, str]) -> str:
+    ft = config.finetune
+    layers = "all" if ft.soo_layers is None else list(ft.soo_layers)
+    radius = "the observation radius" if ft.pair_radius is None else ft.pair_radius
+    return (
+        f"SOO (`soo`; the variants override some): target `{ft.soo_target}` (hidden layers {layers}), distance "
+        f"`{ft.soo_distance}` at weight {ft.soo_coef}, pairs with the other copy's flag `{ft.pair_flags}`, red "
+        f"inserted uniformly by `{ft.pair_insertion}` within {radius}; KL anchor {ft.kl_coef}, action-head scale "
+        f"{ft.action_head_scale}, honesty penalty {ft.honesty_trap_penalty}, matched random-pair weight "
+        f"{ft.random_pairs_matched_coef}. Conditions: "
+        + "; ".join(f"`{name}`: {summary}" for name, summary in descriptions.items())
+        + "."
+    )
 
 
 def _protocol_text(results: dict[str, Any]) -> str:
