@@ -44,6 +44,7 @@ def test_more_episodes_separate_noisy_agents_better() -> None:
     for entry in result["pairwise_accuracy"] + result["auc"]:
         low, high = entry["ci"]
         assert low <= entry["mean"] <= high
+    assert all(entry["ci"][1] - entry["ci"][0] > 0.02 for entry in result["auc"][:2])  # resampled over seeds
 
 
 def test_an_soo_value_is_a_mean_over_self_steps_at_every_granularity() -> None:

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import torch as th
 
-from agents.soo.pairs import OtherSlots, PairOptions
+from agents.soo.pairs import OtherSlots, PairOptions, other_copies
+from agents.soo_ppo import SOOPPO
 from envs.config import make_config
 from envs.core import BLUE_INDEX, InitialState
+from envs.deception_v0 import make_vec_env
 from envs.layout import blue_layout
 from envs.recording import Trajectories, rollout
 from envs.scripted import scripted_policy
@@ -169,3 +171,47 @@ def test_the_honesty_reward_is_the_honest_reward_minus_the_trap_penalty() -> Non
     # The honest scripted blue rarely traps red, so the honesty reward ranks it above the deceiver.
     honest = rollout(world, red, scripted_policy("honest", world), 300, seed=5)
     assert honest.blue_return.mean() > played.blue_return.mean()
+
+
+def test_behaviour_distance_is_the_distance_between_the_actions() -> None:
+    a, b = np.ones((2, 3, 2)), np.ones((2, 3, 2))
+    b[..., 0], b[..., 1] = 4.0, 5.0
+    assert metrics.behaviour_distance(a, b) == pytest.approx(5.0)
+
+
+def test_nearest_fake_is_the_fake_closest_to_blue() -> None:
+    config = make_config("default", num_landmarks=3)
+    state = {
+        "red_pos": [-0.9, -0.9],
+        "blue_pos": [0.5, 0.0],
+        "landmarks": [[0.9, 0.9], [0.6, 0.0], [-0.6, 0.0]],
+        "goal_index": 0,
+    }
+    still = lambda obs: np.zeros((len(obs), 2))  # noqa: E731
+    traj = rollout(config, still, still, 1, initial_state=InitialState.from_mapping(state, 3))
+    np.testing.assert_allclose(metrics.nearest_fake(traj, slice(0, 1))[0, 0], [0.6, 0.0])
+
+
+def test_soo_values_compare_the_measured_target_and_layers() -> None:
+    model = SOOPPO("MlpPolicy", make_vec_env(4, seed=0), seed=0, device="cpu", policy_kwargs={"net_arch": [8, 8]})
+    config = make_config("default")
+    traj = rollout(config, scripted_policy("red_follower", config), scripted_policy("deceptive", config), 20, seed=2)
+    slots = OtherSlots.from_layout(blue_layout(2))
+
+    def values(measure: SOOMeasure) -> np.ndarray:
+        generator = th.Generator().manual_seed(0)
+        return soo_values(model.policy, traj.blue_obs, slots, config.blue_radius, measure, 2, generator)
+
+    every, first, second = values(SOOMeasure()), values(SOOMeasure(layers=(0,))), values(SOOMeasure(layers=(1,)))
+    actions = values(SOOMeasure(target="actions"))
+    selves = np.isfinite(every)
+    assert selves.any()
+    np.testing.assert_allclose(every[selves], (8 * first[selves] + 8 * second[selves]) / 16, rtol=1e-5)
+    assert not np.allclose(first[selves], second[selves]) and not np.allclose(actions[selves], every[selves])
+    # The actions target: the mean squared difference of the policy's mean actions.
+    obs = th.as_tensor(traj.blue_obs[selves.nonzero()[0][0], selves.nonzero()[1][0]][None])
+    others, _ = other_copies(obs, slots, PairOptions(), config.blue_radius, 2, th.Generator().manual_seed(0))
+    with th.no_grad():
+        mean = model.policy.soo_features(obs, "actions")
+        expected = ((model.policy.soo_features(others, "actions") - mean) ** 2).mean(dim=1).mean()
+    assert actions[selves][0] == pytest.approx(float(expected), rel=1e-5)

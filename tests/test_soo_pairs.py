@@ -76,6 +76,12 @@ def test_random_mode_pairs_never_correspond() -> None:
     same_situation = (pairs.self_obs[:, keep] == pairs.other_obs[:, keep]).all(dim=1)
     assert not same_situation.any()
     assert build_pairs(obs[:1].clone().fill_(0), SLOTS, 0.25, generator(), mode="random") is None
+    for seed in range(40):  # few selves: a shift of 0 (or of a whole cycle) would pair a self with itself
+        small = random_blue_obs(3, 0.0, seed)
+        few = build_pairs(small, SLOTS, 0.25, generator(seed), mode="random")
+        assert few is not None and not (few.self_obs[:, keep] == few.other_obs[:, keep]).all(dim=1).any()
+    two = build_pairs(random_blue_obs(2, 0.0, 1), SLOTS, 0.25, generator(), mode="random")
+    assert two is not None and len(two) == 2  # two selves are enough for mismatched pairs
 
 
 def test_max_selves_and_seeded_draws() -> None:
@@ -208,3 +214,21 @@ def test_distance_kind_pair_mode_and_flag_option_each_change_the_loss() -> None:
     assert all(abs(value - base) > 1e-4 for value in others)
     # Mismatched pairs differ in more than red: their distance is larger than SOO's own pairs'.
     assert loss(kind="mse", mode="random") > loss(kind="mse")
+
+
+def test_disk_angles_are_independent_of_radii() -> None:
+    for insertion in ("area", "radius"):
+        points = sample_disk(20_000, 1.0, generator(4), insertion=insertion)  # type: ignore[arg-type]
+        radii, angles = th.linalg.norm(points, dim=1), th.atan2(points[:, 1], points[:, 0])
+        near = angles[radii < radii.median()]
+        assert abs(float((near > 0).float().mean()) - 0.5) < 0.03  # the inner half covers every direction
+
+
+def test_random_pairs_pair_each_self_with_another_whole_self() -> None:
+    obs = random_blue_obs(40, 0.0, seed=6)
+    pairs = build_pairs(obs, SLOTS, 0.25, generator(2), mode="random")
+    assert pairs is not None
+    keep = np.ones(LAYOUT.size, dtype=bool)
+    keep[SLOTS.rel] = keep[SLOTS.visible] = False
+    selves = {tuple(row.tolist()) for row in pairs.self_obs[:, keep]}
+    assert all(tuple(row.tolist()) in selves for row in pairs.other_obs[:, keep])  # whole rows, not features

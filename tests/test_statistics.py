@@ -70,3 +70,13 @@ def test_each_quantity_has_its_own_bootstrap_stream() -> None:
     assert a1.integers(0, 10**9) == a2.integers(0, 10**9)
     assert bootstrap_rng(7, "soo/trap_rate").integers(0, 10**9) != bootstrap_rng(7, "soo/goal_rate").integers(0, 10**9)
     assert bootstrap_rng(7, "x").integers(0, 10**9) != bootstrap_rng(8, "x").integers(0, 10**9)
+
+
+def test_bootstrap_ci_is_the_percentile_interval_of_resampled_means() -> None:
+    values = np.array([0.1, 0.4, 0.35, 0.8, 0.2])
+    for level in (0.95, 0.5):
+        draws = np.random.default_rng(3).integers(0, 5, size=(2000, 5))
+        means = values[draws].mean(axis=1)
+        tail = (1 - level) / 2
+        expected = (float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
+        assert bootstrap_ci(values, np.random.default_rng(3), resamples=2000, level=level) == expected
