@@ -14,6 +14,9 @@ from envs.layout import ObsLayout, blue_layout
 
 LAYOUT = blue_layout(2)
 SLOTS = OtherSlots.from_layout(LAYOUT)
+NOT_OTHER = np.ones(LAYOUT.size, dtype=bool)
+"""The slots that are not red's (``other_rel``, ``other_visible``)."""
+NOT_OTHER[SLOTS.rel] = NOT_OTHER[SLOTS.visible] = False
 
 
 def random_blue_obs(batch: int, visible_share: float, seed: int) -> th.Tensor:
@@ -47,8 +50,7 @@ def test_pairs_differ_only_in_other_slots_and_points_lie_in_disk(
         assert pairs is None
         return
     assert pairs is not None and len(pairs) == num_selves * inserts
-    untouched = np.ones(LAYOUT.size, dtype=bool)
-    untouched[SLOTS.rel] = untouched[SLOTS.visible] = False
+    untouched = NOT_OTHER
     assert th.equal(pairs.self_obs[:, untouched], pairs.other_obs[:, untouched])
     assert th.all(pairs.self_obs[:, SLOTS.visible] == 0) and th.all(pairs.other_obs[:, SLOTS.visible] == 1)
     assert th.all(pairs.self_obs[:, SLOTS.rel] == 0)
@@ -71,8 +73,7 @@ def test_random_mode_pairs_never_correspond() -> None:
     obs = random_blue_obs(50, 0.3, seed=2)
     pairs = build_pairs(obs, SLOTS, 0.25, generator(3), mode="random")
     assert pairs is not None
-    keep = np.ones(LAYOUT.size, dtype=bool)
-    keep[SLOTS.rel] = keep[SLOTS.visible] = False
+    keep = NOT_OTHER
     same_situation = (pairs.self_obs[:, keep] == pairs.other_obs[:, keep]).all(dim=1)
     assert not same_situation.any()
     assert build_pairs(obs[:1].clone().fill_(0), SLOTS, 0.25, generator(), mode="random") is None
@@ -228,7 +229,6 @@ def test_random_pairs_pair_each_self_with_another_whole_self() -> None:
     obs = random_blue_obs(40, 0.0, seed=6)
     pairs = build_pairs(obs, SLOTS, 0.25, generator(2), mode="random")
     assert pairs is not None
-    keep = np.ones(LAYOUT.size, dtype=bool)
-    keep[SLOTS.rel] = keep[SLOTS.visible] = False
+    keep = NOT_OTHER
     selves = {tuple(row.tolist()) for row in pairs.self_obs[:, keep]}
     assert all(tuple(row.tolist()) in selves for row in pairs.other_obs[:, keep])  # whole rows, not features
