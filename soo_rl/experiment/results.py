@@ -60,10 +60,10 @@ def collect_results(config: ExperimentConfig) -> dict[str, Any]:
     def summary(values: list[float], label: str) -> dict[str, Any]:
         return seed_summary(values, bootstrap_rng(config.evaluation().seed, label), resamples)
 
+    summaries_of = {condition: eval_summaries(config, condition) for condition in condition_names(config)}
     conditions: dict[str, dict[str, Any]] = {}
     outcomes: dict[str, dict[str, Any]] = {}
-    for condition in condition_names(config):
-        summaries = eval_summaries(config, condition)
+    for condition, summaries in summaries_of.items():
         conditions[condition] = {
             metric: summary([float(s[metric]) for s in summaries], f"{condition}/{metric}") for metric in METRICS
         }
@@ -74,7 +74,7 @@ def collect_results(config: ExperimentConfig) -> dict[str, Any]:
     return {
         "conditions": conditions,
         "outcomes": outcomes,
-        "generalisation": generalisation(config, summary),
+        "generalisation": generalisation(config, summaries_of, summary),
         "detection": detection(config, conditions),
         "soo_outcome": soo_outcome(conditions, outcomes),
         "protocol": protocol(config),
@@ -105,13 +105,18 @@ def write_results(config: ExperimentConfig) -> dict[str, Any]:
     return results
 
 
-def generalisation(config: ExperimentConfig, summary: Any) -> dict[str, Any]:
-    """Per condition, held-out variant and rate (trap, goal): mean, 95% CI and per-seed values."""
+def generalisation(
+    config: ExperimentConfig, summaries_of: dict[str, list[dict[str, float]]], summary: Any
+) -> dict[str, Any]:
+    """Per condition, held-out variant and rate (trap, goal): mean, 95% CI and per-seed values.
+
+    :param summaries_of: per condition, the seeds' evaluation summaries (``eval_summaries``).
+    :param summary: ``(values, label) -> {"mean", "ci", "per_seed"}``.
+    """
     if not config.eval.variant_episodes:
         return {}
     matrix: dict[str, Any] = {}
-    for condition in condition_names(config):
-        summaries = eval_summaries(config, condition)
+    for condition, summaries in summaries_of.items():
         matrix[condition] = {
             variant: {
                 rate: summary(

@@ -8,6 +8,7 @@ from typing import Any
 from envs.io import write_text_atomic
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
+from soo_rl.experiment.results import VARIANT_RATES
 from soo_rl.measurement.evaluation import METRICS
 from soo_rl.report.plots import plot_detection_curve, plot_outcomes, plot_rates, plot_soo_values, plot_training_curves
 from soo_rl.report.tables import (
@@ -18,8 +19,6 @@ from soo_rl.report.tables import (
     print_table,
     results_table,
 )
-
-VARIANT_RATES: tuple[str, ...] = ("trap_rate", "goal_rate")
 
 
 def write_report(results: dict[str, Any], run_dir: Path, show: bool = True) -> None:
