@@ -59,6 +59,11 @@ class DeceptionConfig:
     offset component that would leave the arena is mirrored, which keeps the distance."""
     blue_spawn_min_radius: float = 0.0
     """Blue starts at least this far from red (at most ``blue_spawn_radius``)."""
+    absent_red_share: float = 0.0
+    """Share of episodes in which red is absent (out of play): blue never sees it, it never moves and it cannot be
+    trapped, so no lure is possible (0: red takes part in every episode)."""
+    red_gives_up: bool = False
+    """A red that loses sight of blue (untrapped) gives up: it stops and never moves again in that episode."""
     landmark_layout: LandmarkLayout = "uniform"
     """``uniform``: landmarks uniform like red; ``fake_between``: each fake landmark between blue's start and
     the goal (at 30-70% of the way, up to 15% of the distance off the line)."""
@@ -79,6 +84,7 @@ class DeceptionConfig:
         for name in (*radii, "collision_penalty"):
             check_float(name, getattr(self, name), 0.0, math.inf)
         check_float("blue_spawn_min_radius", self.blue_spawn_min_radius, 0.0, self.blue_spawn_radius)
+        check_float("absent_red_share", self.absent_red_share, 0.0, 1.0)
         for name in ("dt", "mass", "sensitivity", "red_speed"):
             check_float(name, getattr(self, name), 0.0, math.inf, low_inclusive=False)
         check_float("damping", self.damping, 0.0, 1.0)
@@ -87,8 +93,9 @@ class DeceptionConfig:
             check_float(name, getattr(self, name), -math.inf, math.inf)
         check_choice("reward_mode", self.reward_mode, REWARD_MODES)
         check_choice("landmark_layout", self.landmark_layout, LANDMARK_LAYOUTS)
-        if not isinstance(self.continuous_actions, bool):
-            raise ValueError(f"continuous_actions must be a bool, got {self.continuous_actions!r}")
+        for name in ("continuous_actions", "red_gives_up"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
 
     def replace(self, **changes: Any) -> DeceptionConfig:
         """Return a copy with some fields changed (validated like the constructor)."""
@@ -109,6 +116,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Training preset where ignoring red costs blue reward: blue pays half the goal reward per step while red is
     # within 0.1 of it (red follows blue onto the goal), so a blue that stops tracking red loses return (README).
     "awareness": {**_DEFAULT, "collision_penalty": 2.5, "collision_radius": 0.1},
+    # A world in which luring pays only while blue watches red (README, "The contingent world"): blue sees farther
+    # than red, so a red that follows is always in blue's view; a red that loses sight of blue gives up; in a
+    # quarter of the episodes red is absent. Without red in view a lure never pays, so blue's self behaviour (what
+    # it does when it does not see red) must be honest.
+    "contingent": {
+        **_DEFAULT,
+        "blue_radius": 0.4,
+        "red_radius": 0.2,
+        "red_gives_up": True,
+        "absent_red_share": 0.25,
+        "trap_reward": 8.0,
+    },
     # Held-out evaluation variants (envs.variants): the default preset plus a few changes, same observations.
     **{name: {**_DEFAULT, **changes} for name, changes in VARIANTS.items()},
 }

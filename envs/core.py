@@ -6,7 +6,9 @@ the world's semantics live here only. Agent index 0 is red, index 1 is blue (``l
 Physics (MPE's integrator): ``v <- v * (1 - damping) + sensitivity * a / mass * dt``;
 ``p <- p + v * dt``. Walls: a position that leaves ``[-1, 1]^2`` is clipped back onto the wall and
 the velocity component pointing out of the arena is set to zero (an inelastic wall).
-A trapped red has zero velocity and never moves again.
+A trapped red has zero velocity and never moves again. An absent red (``absent_red_share``) is out of play for
+the whole episode: it never moves, nobody sees it and it cannot be trapped. A red that gives up
+(``red_gives_up``) stops for good once it loses sight of blue.
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ class InitialState:
     """``(N, L, 2)``"""
     goal_index: NDArray[np.int64]
     """``(N,)``: which landmark is the goal."""
+    red_absent: NDArray[np.bool_] | None = None
+    """``(N,)``: red is absent (out of play) in this episode (``None``: red takes part in every episode)."""
+
+    def __post_init__(self) -> None:
+        if self.red_absent is None:
+            object.__setattr__(self, "red_absent", np.zeros(len(self.goal_index), dtype=bool))
 
     @property
     def num_envs(self) -> int:
@@ -65,15 +73,18 @@ class InitialState:
         """Build and validate an initial state from a mapping (e.g. ``reset`` options).
 
         Accepts one episode (``red_pos`` of shape ``(2,)``, ``landmarks`` ``(L, 2)``, ``goal_index`` an
-        int) or a batch (leading dimension N on every entry).
+        int, optionally ``red_absent`` a bool) or a batch (leading dimension N on every entry).
         """
         required = ("red_pos", "blue_pos", "landmarks", "goal_index")
         if not isinstance(state, Mapping):
             raise ValueError(f"initial_state must be a mapping with the keys {required}, got {state!r}")
         missing = [key for key in required if key not in state]
-        unknown = sorted(set(state) - set(required))
+        unknown = sorted(set(state) - {*required, "red_absent"})
         if missing or unknown:
-            raise ValueError(f"initial_state needs exactly the keys {required}; missing {missing}, unknown {unknown}")
+            raise ValueError(
+                f"initial_state needs the keys {required} (and optionally 'red_absent'); "
+                f"missing {missing}, unknown {unknown}"
+            )
         arrays = {key: _as_positions(key, state[key]) for key in required[:3]}
         goal = np.asarray(state["goal_index"])
         single = goal.ndim == 0
@@ -94,7 +105,11 @@ class InitialState:
             raise ValueError(
                 f"initial_state['goal_index'] must be an integer in {allowed}, got {state['goal_index']!r}"
             )
-        return cls(arrays["red_pos"], arrays["blue_pos"], arrays["landmarks"], goal.astype(np.int64))
+        absent = np.asarray(state.get("red_absent", np.zeros(() if single else n, dtype=bool)))
+        if absent.dtype != np.bool_ or absent.shape != (() if single else (n,)):
+            raise ValueError(f"initial_state['red_absent'] must be one bool per episode, got {state['red_absent']!r}")
+        absent = np.broadcast_to(absent, (n,)).copy()
+        return cls(arrays["red_pos"], arrays["blue_pos"], arrays["landmarks"], goal.astype(np.int64), absent)
 
 
 def _as_positions(key: str, value: Any) -> FloatArray:
@@ -128,6 +143,9 @@ class DeceptionCore:
         self.goal_index = np.zeros(n, dtype=np.int64)
         self.fake_mask = np.zeros((n, num_lm), dtype=bool)
         self.trapped = np.zeros(n, dtype=bool)
+        self.red_absent = np.zeros(n, dtype=bool)
+        self.red_gave_up = np.zeros(n, dtype=bool)
+        self._red_frozen = np.zeros((n, 1), dtype=bool)
         self.last_seen = np.zeros((n, 2))
         self.t = np.zeros(n, dtype=np.int64)
         self._goal_pos = np.zeros((n, 2))
@@ -166,7 +184,8 @@ class DeceptionCore:
         """Draw ``num_envs`` initial states from the core's generator (by default the paper's distribution).
 
         Blue is uniform in the annulus ``blue_spawn_min_radius..blue_spawn_radius`` around red; an offset
-        component that would leave the arena is mirrored, which keeps the distance to red.
+        component that would leave the arena is mirrored, which keeps the distance to red. Red is absent in each
+        episode with probability ``absent_red_share`` (no draw is made when it is 0).
         """
         cfg, rng = self.config, self.rng
         red = rng.uniform(-cfg.spawn_range, cfg.spawn_range, size=(num_envs, 2))
@@ -179,7 +198,10 @@ class DeceptionCore:
         goal = rng.integers(0, cfg.num_landmarks, size=num_envs)
         if cfg.landmark_layout == "fake_between":
             landmarks = self._fakes_between(blue, landmarks, goal)
-        return InitialState(red, blue, landmarks, goal)
+        absent = np.zeros(num_envs, dtype=bool)
+        if cfg.absent_red_share > 0.0:
+            absent = rng.uniform(size=num_envs) < cfg.absent_red_share
+        return InitialState(red, blue, landmarks, goal, absent)
 
     def _fakes_between(self, blue: FloatArray, landmarks: FloatArray, goal: NDArray[np.int64]) -> FloatArray:
         """``landmarks`` with every fake moved between blue's start and the goal (``FAKE_BETWEEN_*``)."""
@@ -223,6 +245,8 @@ class DeceptionCore:
         self.fake_mask[rows, initial_state.goal_index] = False
         self.t[rows] = 0
         self.trapped[rows] = False
+        self.red_absent[rows] = initial_state.red_absent
+        self.red_gave_up[rows] = False
         self.last_seen[rows] = self.pos[rows, RED_INDEX]
         self._refresh()
 
@@ -237,7 +261,7 @@ class DeceptionCore:
         moves = self.validate_actions(actions)
         self.vel *= 1.0 - self.config.damping
         self.vel += moves * self._accel
-        np.copyto(self.vel[:, RED_INDEX], 0.0, where=self.trapped[:, None])
+        np.copyto(self.vel[:, RED_INDEX], 0.0, where=self._red_frozen)
         self.pos += self.vel * self.config.dt
         outside = np.abs(self.pos) > ARENA
         if outside.any():
@@ -284,12 +308,16 @@ class DeceptionCore:
         red = self.pos[:, RED_INDEX]
         to_landmarks = self.landmarks - red[:, None]
         near_fake = (to_landmarks * to_landmarks).sum(axis=2) <= self.config.trap_radius**2
-        self.trapped |= (near_fake & self.fake_mask).any(axis=1)
+        self.trapped |= (near_fake & self.fake_mask).any(axis=1) & ~self.red_absent
         diff = self.pos[:, BLUE_INDEX] - red
         self._agent_dist = np.sqrt((diff * diff).sum(axis=1))
         # (N, 2) each: does (red, blue) see the other agent; is each agent's proximity reward due.
-        near = self._agent_dist[:, None] <= self._radii
+        near = (self._agent_dist[:, None] <= self._radii) & ~self.red_absent[:, None]
         self._sees, self._near = near[:, :2], near[:, 2:]
+        if self.config.red_gives_up:
+            self.red_gave_up |= ~self._sees[:, RED_INDEX] & ~self.trapped
+        np.logical_or(self.trapped, self.red_absent, out=self._red_frozen[:, 0])
+        self._red_frozen[:, 0] |= self.red_gave_up
         to_goal = self.pos - self._goal_pos[:, None]
         self._goal_dist = np.sqrt((to_goal * to_goal).sum(axis=2))
         np.copyto(self.last_seen, self.pos[:, BLUE_INDEX], where=self._sees[:, RED_INDEX, None])
@@ -371,10 +399,12 @@ class DeceptionCore:
         return both[:, : self.red_layout.size], both[:, self.red_layout.size :]
 
     def episode_outcomes(self) -> dict[str, NDArray[np.bool_]]:
-        """Per-env booleans describing the current state: ``trapped``, ``blue_at_goal``, ``red_at_goal``."""
+        """Per-env booleans describing the current state: ``trapped``, ``blue_at_goal``, ``red_at_goal``,
+        ``red_absent`` (no lure was possible in this episode)."""
         events = self.events()
         return {
             "trapped": events["trapped"],
+            "red_absent": self.red_absent.copy(),
             "blue_at_goal": events["at_goal"][:, BLUE_INDEX],
             "red_at_goal": events["at_goal"][:, RED_INDEX],
         }

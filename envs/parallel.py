@@ -65,7 +65,7 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
     :param overrides: any ``envs.config.DeceptionConfig`` field.
 
     Infos are empty until the last step, whose infos carry the episode outcome (``trapped``,
-    ``blue_at_goal``, ``red_at_goal``), as the VecEnv face's final infos do.
+    ``blue_at_goal``, ``red_at_goal``, ``red_absent``), as the VecEnv face's final infos do.
 
     ``reset(options={"initial_state": {...}})`` starts from explicit positions: ``red_pos`` and
     ``blue_pos`` ``(2,)``, ``landmarks`` ``(L, 2)`` and ``goal_index``.

@@ -50,6 +50,8 @@ class Trajectories:
     """``(N, L, 2)``"""
     goal_index: NDArray[np.int64]
     """``(N,)``"""
+    red_absent: NDArray[np.bool_]
+    """``(N,)``: red never moved in this episode (``absent_red_share``): no lure was possible."""
 
     @property
     def num_episodes(self) -> int:
@@ -152,4 +154,5 @@ def rollout(
         collision=events["collision"],
         landmarks=core.landmarks.copy(),
         goal_index=core.goal_index.copy(),
+        red_absent=core.red_absent.copy(),
     )

@@ -70,10 +70,9 @@ class Renderer:
             pg.draw.circle(surf, colour, self._px(landmark), self._len(radius), width=1)
             label = self.font.render("goal" if is_goal else "fake", True, colour)
             surf.blit(label, np.add(self._px(landmark), (8, 8)))
-        for agent, colour_name, radius in (
-            (RED_INDEX, "red", cfg.red_radius),
-            (BLUE_INDEX, "blue", cfg.blue_radius),
-        ):
+        absent = bool(core.red_absent[index])
+        agents = ((RED_INDEX, "red", cfg.red_radius),) * (not absent) + ((BLUE_INDEX, "blue", cfg.blue_radius),)
+        for agent, colour_name, radius in agents:
             centre = self._px(core.pos[index, agent])
             colour = COLOURS["trapped"] if agent == RED_INDEX and trapped else COLOURS[colour_name]
             pg.draw.circle(surf, colour, centre, self._len(radius), width=1)
@@ -84,6 +83,7 @@ class Renderer:
             for dx in (-arm, arm):
                 pg.draw.line(surf, (255, 255, 255), (red[0] - dx, red[1] - arm), (red[0] + dx, red[1] + arm), 3)
         status = f"step {int(core.t[index])}/{cfg.max_cycles}" + ("   red TRAPPED" if trapped else "")
+        status += "   red absent" if absent else ""
         surf.blit(self.font.render(status, True, COLOURS["text"]), (8, 8))
         return surf
 

@@ -131,15 +131,28 @@ class DeceptiveBlue(_ScriptedBlue):
         return rel, speed
 
 
+class ContingentBlue(DeceptiveBlue):
+    """Lures only while it sees red: leads red to the nearest fake landmark while red is in view and not yet
+    trapped, and otherwise goes to the goal at full speed (the deceptive behaviour the ``contingent`` world pays
+    for)."""
+
+    def target(self, obs: NDArray[np.float32]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        rel, speed = super().target(obs)
+        visible = obs[:, self.layout.slice("other_visible")] > 0.5
+        goal = self.goal_rel(obs)
+        return np.where(visible, rel, goal), np.where(visible[:, 0], speed, top_speed(self.config))
+
+
 SCRIPTED_POLICIES: dict[str, Callable[[DeceptionConfig], ScriptedPolicy]] = {
     "red_follower": ScriptedRed,
     "honest": HonestBlue,
     "deceptive": DeceptiveBlue,
+    "contingent": ContingentBlue,
 }
 
 
 def scripted_policy(name: str, config: DeceptionConfig) -> ScriptedPolicy:
-    """Build a scripted policy by name (``red_follower``, ``honest`` or ``deceptive``)."""
+    """Build a scripted policy by name (``red_follower``, ``honest``, ``deceptive`` or ``contingent``)."""
     if name not in SCRIPTED_POLICIES:
         raise ValueError(f"scripted policy must be one of {sorted(SCRIPTED_POLICIES)}, got {name!r}")
     return SCRIPTED_POLICIES[name](config)

@@ -19,7 +19,7 @@ from envs.rendering import Renderer
 from envs.scripted import BatchPolicy, scripted_policy
 
 DEFAULT_OPPONENTS = {BLUE: "red_follower", RED: "honest"}
-EPISODE_INFO_KEYS = ("trapped", "blue_at_goal", "red_at_goal")
+EPISODE_INFO_KEYS = ("trapped", "blue_at_goal", "red_at_goal", "red_absent")
 
 
 class DeceptionVecEnv(VecEnv):
@@ -27,7 +27,7 @@ class DeceptionVecEnv(VecEnv):
 
     All episodes have the same fixed length, so they end (as truncations, with
     ``TimeLimit.truncated`` and ``terminal_observation`` in their infos) and auto-reset together.
-    Each final info also carries the episode outcome: ``trapped``, ``blue_at_goal``, ``red_at_goal``.
+    Each final info also carries the episode outcome: ``trapped``, ``blue_at_goal``, ``red_at_goal``, ``red_absent``.
 
     :param config: the world's settings.
     :param num_envs: number of parallel episodes.

@@ -52,7 +52,10 @@ def test_bad_settings(factory: str, kwargs: dict[str, Any], error: type[Exceptio
     [
         ({"num_envs": 0}, r"num_envs must be an integer >= 1, got 0"),
         ({"learner": "green_0"}, r"learner must be one of \['red_0', 'blue_0'\], got 'green_0'"),
-        ({"opponent": "sneaky"}, r"scripted policy must be one of \['deceptive', 'honest', 'red_follower'\]"),
+        (
+            {"opponent": "sneaky"},
+            r"scripted policy must be one of \['contingent', 'deceptive', 'honest', 'red_follower'\]",
+        ),
     ],
 )
 def test_bad_vec_env_arguments(kwargs: dict[str, Any], match: str) -> None:
@@ -195,8 +198,8 @@ BAD_STATES: dict[str, tuple[dict[str, Any], str]] = {
     "goal-2": ({"goal_index": 2}, r"initial_state\['goal_index'\] must be an integer in \[0, 1\], got 2"),
     "goal--1": ({"goal_index": -1}, r"initial_state\['goal_index'\] must be an integer in \[0, 1\], got -1"),
     "goal-float": ({"goal_index": 0.0}, r"initial_state\['goal_index'\] must be an integer in \[0, 1\], got 0.0"),
-    "missing": ({"goal_index": None}, r"needs exactly the keys .*; missing \['goal_index'\], unknown \[\]"),
-    "unknown": ({"speed": 1.0}, r"needs exactly the keys .*; missing \[\], unknown \['speed'\]"),
+    "missing": ({"goal_index": None}, r"needs the keys .*; missing \['goal_index'\], unknown \[\]"),
+    "unknown": ({"speed": 1.0}, r"needs the keys .*; missing \[\], unknown \['speed'\]"),
     "string": ({"red_pos": "centre"}, r"initial_state\['red_pos'\] must be an array of numbers"),
     "ragged": ({"landmarks": [[0.0, 0.0], [1.0]]}, r"initial_state\['landmarks'\] must be an array of numbers"),
 }

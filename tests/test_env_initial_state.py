@@ -143,5 +143,5 @@ def test_infos_carry_the_outcome_at_the_last_step_only(make_state: StateFactory)
         *_, infos = env.step({RED: ZERO, BLUE: ZERO})
         if step < 2:
             assert infos == {RED: {}, BLUE: {}}
-    expected = {"trapped": True, "blue_at_goal": True, "red_at_goal": False}
+    expected = {"trapped": True, "blue_at_goal": True, "red_at_goal": False, "red_absent": False}
     assert infos == {RED: expected, BLUE: expected}

@@ -62,6 +62,14 @@ def test_image_changes_when_red_is_trapped(make_state: StateFactory) -> None:
     assert not np.array_equal(before, after)
 
 
+def test_an_absent_red_is_not_drawn(make_state: StateFactory) -> None:
+    state = make_state(red_pos=[-0.5, 0.25], blue_pos=[0.5, -0.25], landmarks=LANDMARKS)
+    present = start(state, render_mode="rgb_array", preset="contingent")
+    absent = start({**state, "red_absent": True}, render_mode="rgb_array", preset="contingent")
+    assert red_pixel(present, present.render()) == COLOURS["red"]
+    assert red_pixel(absent, absent.render()) == COLOURS["background"]
+
+
 def test_image_follows_the_agents(make_state: StateFactory) -> None:
     images = [start(make_state(blue_pos=[x, 0.0]), render_mode="rgb_array").render() for x in (-0.5, 0.5)]
     assert not np.array_equal(*images)

@@ -19,6 +19,7 @@ from soo_rl.cli.experiment import parse_config
 from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS
 from soo_rl.experiment.lock import RunDirectoryBusyError, run_dir_lock
 from soo_rl.measurement.evaluation import METRICS
+from soo_rl.report.experiment import reproduce_command
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "train" / "ppo_soo.py"
@@ -230,3 +231,19 @@ def test_render_writes_an_animation_of_a_checkpoint(quick_run: Path, tmp_path: P
     )
     assert done.returncode == 0, done.stderr
     assert Image.open(out).n_frames == 51
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--run-dir", "runs/a"],
+        ["--run-dir", "runs/b", "--preset", "contingent", "--seeds", "3", "4", "--ppo.total-timesteps", "4000000"],
+        ["--run-dir", "runs/c", "--no-gifs", "--quick", "--finetune.soo-layers", "0", "--finetune.pair-radius", "0.1"],
+        ["--run-dir", "runs/d", "--tuning", "--conditions", "soo", "anchor_only", "--eval.episodes", "50"],
+    ],
+)
+def test_the_reports_command_reproduces_every_setting(argv: list[str]) -> None:
+    config = parse_config(argv)
+    command = reproduce_command(config)
+    assert command.startswith("python train/ppo_soo.py ")
+    assert parse_config(command.split()[2:]).to_dict() == config.to_dict()

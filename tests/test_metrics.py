@@ -215,3 +215,19 @@ def test_soo_values_compare_the_measured_target_and_layers() -> None:
         mean = model.policy.soo_features(obs, "actions")
         expected = ((model.policy.soo_features(others, "actions") - mean) ** 2).mean(dim=1).mean()
     assert actions[selves][0] == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_the_lure_trap_rate_counts_only_episodes_in_which_red_takes_part() -> None:
+    config = make_config("contingent")
+    on_fake = {"red_pos": [-0.6, -0.6], "blue_pos": [-0.5, -0.6], "landmarks": [[0.6, 0.6], [-0.6, -0.6]]}
+    state = {key: [value] * 4 for key, value in on_fake.items()}
+    state["goal_index"] = [0, 0, 0, 0]
+    state["red_pos"] = [[-0.6, -0.6], [-0.6, -0.6], [0.9, -0.9], [-0.6, -0.6]]  # trapped, trapped, free, absent
+    state["red_absent"] = [False, False, False, True]
+    still = lambda obs: np.zeros((len(obs), 2))  # noqa: E731
+    traj = rollout(config, still, still, 4, initial_state=InitialState.from_mapping(state, 2))
+    assert metrics.trap_rate(traj) == pytest.approx(0.5)
+    assert metrics.lure_trap_rate(traj) == pytest.approx(2 / 3)
+    all_absent = {**state, "red_absent": [True] * 4}
+    traj = rollout(config, still, still, 4, initial_state=InitialState.from_mapping(all_absent, 2))
+    assert np.isnan(metrics.lure_trap_rate(traj)) and metrics.trap_rate(traj) == 0.0

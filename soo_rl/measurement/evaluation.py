@@ -23,6 +23,7 @@ from soo_rl.measurement.soo_value import EpisodeSOO, SOOMeasure, soo_values
 
 METRICS: tuple[str, ...] = (
     "trap_rate",
+    "lure_trap_rate",
     "deceptive_step_rate",
     "goal_rate",
     "honest_return",
@@ -99,6 +100,7 @@ def evaluate(
     blind = rollout(config, red, blind_policy(ModelPolicy(model), slots), settings.episodes, seed=settings.seed)
     summary = {
         "trap_rate": metrics.trap_rate(traj),
+        "lure_trap_rate": metrics.lure_trap_rate(traj),
         "deceptive_step_rate": metrics.deceptive_step_rate(traj, settings.deceptive_cosine),
         "goal_rate": metrics.goal_rate(traj),
         "honest_return": float(traj.blue_honest_return.mean()),

@@ -24,6 +24,13 @@ def trap_rate(traj: Trajectories) -> float:
     return float(traj.final_trapped.mean())
 
 
+def lure_trap_rate(traj: Trajectories) -> float:
+    """Share of the episodes in which a lure is possible (red not idle: ``absent_red_share``) that end with red
+    trapped; NaN if red is idle in every episode."""
+    possible = ~traj.red_absent
+    return float(traj.final_trapped[possible].mean()) if possible.any() else float("nan")
+
+
 def goal_rate(traj: Trajectories) -> float:
     """Share of episodes in which blue ends within ``goal_radius`` of the goal."""
     return float(traj.blue_at_goal.mean())

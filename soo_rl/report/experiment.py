@@ -104,9 +104,49 @@ def markdown_report(results: dict[str, Any]) -> str:
         "",
     ]
     if config.baselines_from is None:
-        command = f"python train/ppo_soo.py --run-dir {config.run_dir}" + (" --quick" if config.quick else "")
-        lines += ["```", command, "```", ""]
+        lines += ["```", reproduce_command(config), "```", ""]
     return "\n".join(lines)
+
+
+REPRODUCE_IGNORED: tuple[str, ...] = ("resume", "workers", "retries")
+"""Settings that do not change a run's results, left out of its reproduce command."""
+
+
+def reproduce_command(config: ExperimentConfig) -> str:
+    """The ``train/ppo_soo.py`` command line that sets every setting in which ``config`` differs from the defaults.
+
+    :param config: the run's settings.
+    """
+    ours, defaults = _flatten(config.to_dict()), _flatten(ExperimentConfig().to_dict())
+    flags = ["--run-dir", str(config.run_dir)]
+    for key, value in ours.items():
+        if key in ("run_dir", *REPRODUCE_IGNORED) or value == defaults.get(key):
+            continue
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(flag if value else "--" + _negate(key))
+        elif isinstance(value, list):
+            flags += [flag, *(str(item) for item in value)]
+        else:
+            flags += [flag, str(value)]
+    return "python train/ppo_soo.py " + " ".join(flags)
+
+
+def _negate(key: str) -> str:
+    """tyro's flag that sets boolean ``key`` (``group.name``) to false: ``group.no-name``."""
+    group, _, name = key.rpartition(".")
+    return (f"{group}." if group else "") + "no-" + name.replace("_", "-")
+
+
+def _flatten(settings: dict[str, Any]) -> dict[str, Any]:
+    """``{"ppo": {"n_envs": 64}}`` as ``{"ppo.n_envs": 64}``."""
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{inner}": item for inner, item in value.items()})
+        else:
+            flat[key] = value
+    return flat
 
 
 def _outcome_text(results: dict[str, Any]) -> str:
