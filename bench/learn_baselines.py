@@ -247,9 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         passed = sum(row["passed"] for row in mine)
         mean_wall = float(np.mean([row["wall_s"] for row in mine]))
         summary[mode] = {"passed": passed, "runs": len(mine), "mean_wall_s": mean_wall}
+        wall_text = "not measured (checkpoints)" if args.checkpoints else f"mean wall {mean_wall:.1f}s"
         print(
             f"{mode}: {passed}/{len(mine)} seeds pass ({targets[mode].describe()}, <= {args.max_minutes:g} min); "
-            f"mean wall {mean_wall:.1f}s"
+            + wall_text
         )
     if args.out is not None:
         payload = {

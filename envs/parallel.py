@@ -68,7 +68,7 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
     ``blue_at_goal``, ``red_at_goal``, ``red_absent``), as the VecEnv face's final infos do.
 
     ``reset(options={"initial_state": {...}})`` starts from explicit positions: ``red_pos`` and
-    ``blue_pos`` ``(2,)``, ``landmarks`` ``(L, 2)`` and ``goal_index``.
+    ``blue_pos`` ``(2,)``, ``landmarks`` ``(L, 2)``, ``goal_index`` and optionally ``red_absent``.
     """
 
     metadata: ClassVar[dict[str, Any]] = {

@@ -152,3 +152,24 @@ def test_luring_traps_red_only_where_a_lure_is_possible(played: dict[str, Trajec
     assert contingent.final_trapped[present].mean() > 0.9
     assert not contingent.final_trapped[~present].any()
     assert honest.final_trapped[present].mean() < 0.2
+
+
+def test_a_red_that_gave_up_follows_again_in_the_next_episode(
+    config: DeceptionConfig, make_state: StateFactory
+) -> None:
+    slow = config.replace(red_speed=0.5)
+    core = DeceptionCore(slow)
+    red = scripted_policy("red_follower", slow)
+    away = InitialState.from_mapping(make_state(red_pos=[-0.8, 0.0], blue_pos=[-0.65, 0.0]), slow.num_landmarks)
+    for reset in range(2):
+        core.reset(initial_state=away)
+        start = core.pos[0, RED_INDEX].copy()
+        actions = np.zeros((1, 2, 2))
+        actions[:, RED_INDEX] = red(core.observations()[0])
+        core.step(actions)
+        assert np.linalg.norm(core.pos[0, RED_INDEX] - start) > 0, f"red did not follow after reset {reset}"
+        for _ in range(20):  # blue runs away: red loses sight of it and gives up
+            actions[:, RED_INDEX] = red(core.observations()[0])
+            actions[:, BLUE_INDEX] = (1.0, 0.0)
+            core.step(actions)
+        assert core.red_gave_up.tolist() == [True]

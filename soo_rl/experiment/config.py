@@ -24,6 +24,9 @@ TUNED_SETTINGS: dict[str, str] = {
     "finetune.action_head_scale": "0.3, chosen on the tuning seed 50,000 (the honesty-reward search)",
     "finetune.honesty_trap_penalty": "5, chosen on the tuning seed 50,000 (the honesty-reward search)",
     "finetune.timesteps": "500,000, chosen on the tuning seed 50,000 (the honesty-reward search)",
+    "preset=contingent": "its world settings (25% absent reds, a red that gives up, radii 0.4/0.2, trap reward 8) "
+    "and its 4M-step baseline budget, chosen on bench/learn_baselines.py's evaluation seeds (1,000,003 + training "
+    "seed), deceptive baselines only; the report seed was never used (README, 'The contingent world')",
     "finetune.random_pairs_matched_coef": "0.15, chosen on the tuning seed 50,000 (bench/match_random_pairs.py, "
     "seeds 0-1: goal rate 0.883 against SOO's 0.843; 0.1 gives 0.946, 0.2 gives 0.015)",
 }

@@ -189,6 +189,12 @@ def _outcome_text(results: dict[str, Any]) -> str:
         f"{c['honest']['blind_trap_rate']['mean']:.3f}). SOO pulls the activations of observations with red in view "
         "towards those of the self view, so it can only make the agent act as it does when it cannot see red; "
         "if that blind behaviour is itself deceptive, SOO has little to remove."
+        + (
+            f" After `soo` the blind trap rate is {c['soo']['blind_trap_rate']['mean']:.3f}: fine-tuning continues on "
+            "the deceptive reward, so the self behaviour itself can change."
+            if "soo" in c
+            else ""
+        )
     )
     return "\n\n".join(paragraphs)
 
