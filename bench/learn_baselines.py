@@ -10,7 +10,7 @@ Targets (``TARGETS``, per world), each within ``--max-minutes`` of training wall
 
 - ``default`` and ``paper``: deceptive trap >= 0.8 and goal >= 0.8; honest trap <= 0.2 and goal >= 0.9.
 - ``contingent``: honest trap <= 0.2 and goal >= 0.95; deceptive trap >= 0.8 among the episodes in which a lure
-  is possible (red not idle), goal >= 0.9, and blind trap rate (red masked from blue's view) at most the honest
+  is possible (red not absent), goal >= 0.9, and blind trap rate (red masked from blue's view) at most the honest
   baselines' mean trap rate + 0.1 (checked in the summary, so run both modes).
 
     python bench/learn_baselines.py --seeds 0 1 2 3 4 --modes honest deceptive --out baselines.json
@@ -56,7 +56,7 @@ class Target:
     """Pass criteria of one baseline."""
 
     min_trap: float = 0.0
-    """Lower bound of the trap rate among the episodes in which a lure is possible (all, but for idle reds)."""
+    """Lower bound of the trap rate among the episodes in which a lure is possible (all, but for absent reds)."""
     max_trap: float = 1.0
     min_goal: float = 0.0
     blind_margin: float | None = None

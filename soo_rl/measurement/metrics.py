@@ -25,8 +25,8 @@ def trap_rate(traj: Trajectories) -> float:
 
 
 def lure_trap_rate(traj: Trajectories) -> float:
-    """Share of the episodes in which a lure is possible (red not idle: ``absent_red_share``) that end with red
-    trapped; NaN if red is idle in every episode."""
+    """Share of the episodes in which a lure is possible (red not absent: ``absent_red_share``) that end with red
+    trapped; NaN if red is absent in every episode."""
     possible = ~traj.red_absent
     return float(traj.final_trapped[possible].mean()) if possible.any() else float("nan")
 
