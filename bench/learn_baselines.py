@@ -62,11 +62,11 @@ class Target:
     blind_margin: float | None = None
     """The blind trap rate must be at most the honest baselines' mean trap rate plus this (``None``: unchecked)."""
 
-    def passes(self, metrics: dict[str, float]) -> bool:
+    def passes(self, measured: dict[str, float]) -> bool:
         return (
-            self.min_trap <= metrics["lure_trap_rate"]
-            and metrics["trap_rate"] <= self.max_trap
-            and (metrics["goal_rate"] >= self.min_goal)
+            self.min_trap <= measured["lure_trap_rate"]
+            and measured["trap_rate"] <= self.max_trap
+            and (measured["goal_rate"] >= self.min_goal)
         )
 
     def describe(self) -> str:
@@ -226,12 +226,12 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 model = load_checkpoint(checkpoint_path(args.checkpoints, AgentRef(mode, seed)))
                 wall = float("nan")
-            metrics = evaluate(model, args.preset, args.episodes, EVAL_SEED_OFFSET + seed, env_overrides)
+            measured = evaluate(model, args.preset, args.episodes, EVAL_SEED_OFFSET + seed, env_overrides)
             if args.save is not None:
                 model.save(args.save / f"{mode}_{seed}.zip")
             steps = model.num_timesteps
-            ok = targets[mode].passes(metrics) and not wall > 60 * args.max_minutes
-            row = {"mode": mode, "seed": seed, **metrics, "wall_s": wall, "timesteps": steps, "passed": ok}
+            ok = targets[mode].passes(measured) and not wall > 60 * args.max_minutes
+            row = {"mode": mode, "seed": seed, **measured, "wall_s": wall, "timesteps": steps, "passed": ok}
             row["steps_per_s"] = steps / wall
             rows.append(row)
             print(format_row(row), flush=True)

@@ -51,7 +51,7 @@ class Trajectories:
     goal_index: NDArray[np.int64]
     """``(N,)``"""
     red_absent: NDArray[np.bool_]
-    """``(N,)``: red never moved in this episode (``absent_red_share``): no lure was possible."""
+    """``(N,)``: red was absent (out of play: ``absent_red_share``) in this episode, so no lure was possible."""
 
     @property
     def num_episodes(self) -> int:
