@@ -30,6 +30,11 @@ from stable_baselines3.common.vec_env import VecEnv
 from agents.reward_scale import ScaleReward
 from envs.validation import check_choice, check_float, check_int
 
+OPTIMIZER_KWARGS: dict[str, Any] = {"eps": 1e-5, "fused": True}
+"""SB3's own Adam setting (``eps`` 1e-5, which SB3 applies only when given no optimizer kwargs) with torch's fused
+kernel: the same update in one kernel instead of about ten per parameter tensor (``bench/ppo_throughput.py``: about
+9% of a PPO iteration on one CPU thread)."""
+
 Activation = Literal["tanh", "relu"]
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -127,12 +132,14 @@ class PPOSettings:
         return venv if self.reward_scale == 1.0 else ScaleReward(venv, self.reward_scale)
 
     def policy_kwargs(self) -> dict[str, Any]:
-        """SB3 ``policy_kwargs``: separate actor/critic MLPs of ``net_arch``, activation, initial log std."""
+        """SB3 ``policy_kwargs``: separate actor/critic MLPs of ``net_arch``, activation, initial log std, and
+        SB3's Adam (``eps`` 1e-5) in its fused form (``OPTIMIZER_KWARGS``)."""
         layers = list(self.net_arch)
         return {
             "net_arch": {"pi": layers, "vf": list(layers)},
             "activation_fn": ACTIVATIONS[self.activation],
             "log_std_init": self.log_std_init,
+            "optimizer_kwargs": dict(OPTIMIZER_KWARGS),
         }
 
     def to_sb3_kwargs(self) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import PyTorchObs
 
+from agents.soo.pairs import Pairs
+
 SOOTarget = Literal["hidden", "actions"]
 SOO_TARGETS: tuple[str, ...] = ("hidden", "actions")
 
@@ -42,17 +44,18 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
         self,
         obs: PyTorchObs,
         actions: th.Tensor,
-        extra_obs: th.Tensor | None = None,
-        extra_target: SOOTarget = "hidden",
+        pairs: Pairs | None = None,
+        pair_target: SOOTarget = "hidden",
     ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None, Distribution, th.Tensor | None]:
         """SB3 2.9's ``evaluate_actions`` (values, log-probabilities, entropy), plus the action
-        distribution it built and, for ``extra_obs``, what SOO compares (``soo_features``).
+        distribution it built and, for ``pairs`` drawn from ``obs``, what SOO compares (``soo_features``) for
+        their selves, then their others.
 
-        The extra observations (e.g. SOO pairs) go through the actor in the same forward pass as the
-        minibatch, so neither the KL anchor nor the SOO loss needs a forward pass of its own.
+        Only the pairs' other observations need a forward pass of their own, and it is the minibatch's: the
+        selves are rows of ``obs`` (``pairs.self_rows``), so neither the KL anchor nor the SOO loss adds a pass.
         """
-        extra = None
-        if extra_obs is None:
+        pair_features = None
+        if pairs is None:
             features = self.extract_features(obs)
             if self.share_features_extractor:
                 latent_pi, latent_vf = self.mlp_extractor(features)
@@ -63,17 +66,24 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
         else:
             assert isinstance(obs, th.Tensor)
             n = len(obs)
-            pi_features = BasePolicy.extract_features(self, th.cat([obs, extra_obs]), self.pi_features_extractor)
+            pi_features = BasePolicy.extract_features(self, th.cat([obs, pairs.other_obs]), self.pi_features_extractor)
             latent_all, hidden = self._actor_forward(pi_features, self.soo_layers)
             latent_pi = latent_all[:n]
-            extra = hidden[n:] if extra_target == "hidden" else self.action_net(latent_all[n:])
+            rows = th.cat([pairs.self_rows, th.arange(n, len(latent_all), device=latent_all.device)])
+            pair_features = hidden[rows] if pair_target == "hidden" else self.action_net(latent_all[rows])
             if self.share_features_extractor:
                 vf_features = pi_features[:n]
             else:
                 vf_features = BasePolicy.extract_features(self, obs, self.vf_features_extractor)
             latent_vf = self.mlp_extractor.forward_critic(vf_features)
         distribution = self._get_action_dist_from_latent(latent_pi)
-        return self.value_net(latent_vf), distribution.log_prob(actions), distribution.entropy(), distribution, extra
+        return (
+            self.value_net(latent_vf),
+            distribution.log_prob(actions),
+            distribution.entropy(),
+            distribution,
+            pair_features,
+        )
 
     def evaluate_actions(self, obs: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
         values, log_prob, entropy, _, _ = self.evaluate_actions_and_distribution(obs, actions)

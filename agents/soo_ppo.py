@@ -288,16 +288,16 @@ class SOOPPO(PPO):
         assert reference is not None
         current = current if current is not None else self.policy.get_distribution(obs)
         if isinstance(current, DiagGaussianDistribution):
-            # Closed form for diagonal Gaussians with state-independent std, without building a
-            # second distribution object (this term runs on every minibatch).
+            # Closed form for diagonal Gaussians with state-independent std, without building a second
+            # distribution object (this term runs on every minibatch): only the squared mean difference depends
+            # on the state, so the batch mean is taken of it alone.
             ref_mean = self._minibatch_reference_mean(obs) if minibatch else self._reference_mean(obs)
             log_std, ref_log_std = self.policy.log_std, reference.log_std
+            mean_gap = ((ref_mean - current.distribution.mean) ** 2).mean(dim=0)
             kl = (log_std - ref_log_std) + 0.5 * (
-                th.exp(2 * (ref_log_std - log_std))
-                + (ref_mean - current.distribution.mean) ** 2 * th.exp(-2 * log_std)
-                - 1
+                th.exp(2 * (ref_log_std - log_std)) + mean_gap * th.exp(-2 * log_std) - 1
             )
-            return kl.sum(dim=1).mean()
+            return kl.sum()
         with th.no_grad():
             ref_dist = reference.get_distribution(obs).distribution
         assert isinstance(ref_dist, th.distributions.Distribution)
@@ -356,9 +356,8 @@ class SOOPPO(PPO):
                 distribution = pair_activations = None
                 if pairs is not None or self.kl_coef > 0:
                     # One forward pass serves PPO, the KL term (its distribution) and SOO (the pairs).
-                    extra = None if pairs is None else th.cat([pairs.self_obs, pairs.other_obs])
                     values, log_prob, entropy, distribution, pair_activations = (
-                        self.policy.evaluate_actions_and_distribution(obs, actions, extra, self.soo_target)
+                        self.policy.evaluate_actions_and_distribution(obs, actions, pairs, self.soo_target)
                     )
                 else:
                     values, log_prob, entropy = self.policy.evaluate_actions(obs, actions)

@@ -92,6 +92,7 @@ def test_max_selves_and_seeded_draws() -> None:
     other = build_pairs(obs, SLOTS, 0.25, generator(8), max_selves=16, inserts_per_self=3)
     assert first is not None and again is not None and other is not None
     assert len(first) == 48
+    assert th.equal(obs[first.self_rows], first.self_obs)  # the selves are the named rows of the batch
     assert th.equal(first.other_obs, again.other_obs)
     assert not th.equal(first.other_obs, other.other_obs)
 

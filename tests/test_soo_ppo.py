@@ -235,6 +235,20 @@ def test_soo_loss_is_zero_for_a_policy_that_ignores_red_and_positive_for_one_tha
     assert float(model.soo_loss(obs)) == 0.0
 
 
+@pytest.mark.parametrize("target", ["actions", "hidden"])
+def test_the_training_pass_gives_the_pairs_the_features_of_their_own_forward_pass(target: str) -> None:
+    model = tiny_model(soo_coef=1.0, soo_target=target, soo_max_selves=5)
+    obs = th.as_tensor(model.env.reset()).repeat(4, 1)
+    obs[::2, model.other_slots.rel] = 0.0  # every other row a self observation
+    obs[::2, model.other_slots.visible] = 0.0
+    pairs = model.soo_pairs(obs)
+    assert pairs is not None and len(pairs) == 5
+    actions = th.zeros(len(obs), 2)
+    features = model.policy.evaluate_actions_and_distribution(obs, actions, pairs, target)[4]
+    expected = model.policy.soo_features(th.cat([pairs.self_obs, pairs.other_obs]), target)
+    assert features is not None and th.allclose(features, expected, atol=1e-6)
+
+
 def test_the_actions_target_compares_mean_actions() -> None:
     model = tiny_model(soo_coef=1.0, soo_target="actions")
     obs = th.as_tensor(model.env.reset())

@@ -84,6 +84,9 @@ class Pairs:
 
     self_obs: th.Tensor
     other_obs: th.Tensor
+    self_rows: th.Tensor
+    """``self_obs[i] == obs[self_rows[i]]``: the rows of the batch the pairs were drawn from, so that a forward
+    pass over that batch already holds the self features (training reuses them)."""
 
     def __len__(self) -> int:
         return len(self.self_obs)
@@ -176,10 +179,10 @@ def build_pairs(
         self only in the zeroed ``red_trapped`` slot (no red inserted).
     :param options: how the other copy is built (flags, insertion distribution, radius).
     """
-    selves = obs[self_mask(obs, slots)]
-    if max_selves is not None and len(selves) > max_selves:
-        pick = th.randperm(len(selves), generator=generator)[:max_selves].to(obs.device)
-        selves = selves[pick]
+    rows = self_mask(obs, slots).nonzero().squeeze(1)
+    if max_selves is not None and len(rows) > max_selves:
+        rows = rows[th.randperm(len(rows), generator=generator)[:max_selves].to(obs.device)]
+    selves = obs[rows]
     minimum = 2 if mode == "random" else 1
     if len(selves) < minimum:
         return None
@@ -188,4 +191,4 @@ def build_pairs(
         shift = int(th.randint(1, len(selves), (1,), generator=generator))
         sources = th.roll(selves, shifts=shift, dims=0)
     others, _ = other_copies(sources, slots, options, observation_radius, inserts_per_self, generator, mode)
-    return Pairs(selves.repeat_interleave(inserts_per_self, dim=0), others)
+    return Pairs(selves.repeat_interleave(inserts_per_self, dim=0), others, rows.repeat_interleave(inserts_per_self))

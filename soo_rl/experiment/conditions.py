@@ -9,7 +9,7 @@ same seed and also depend on the ``finetune`` settings, with the condition's own
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from agents.soo.pairs import PairMode
 from envs.config import RewardMode
@@ -123,6 +123,17 @@ CONDITIONS: dict[str, Condition] = {
 
 BASELINES: tuple[str, ...] = tuple(name for name, c in CONDITIONS.items() if not c.fine_tuned)
 FINE_TUNINGS: tuple[str, ...] = tuple(name for name, c in CONDITIONS.items() if c.fine_tuned)
+FineTuning = Literal[
+    "soo",
+    "soo_paper",
+    "soo_actions",
+    "anchor_only",
+    "random_pairs",
+    "random_pairs_matched",
+    "flag_only",
+    "honesty_reward",
+]
+"""The names of ``FINE_TUNINGS`` as a type, so that ``--help`` lists them (a test keeps the two equal)."""
 
 BASELINE_SETTINGS: tuple[str, ...] = (
     "preset",

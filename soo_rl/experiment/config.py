@@ -14,7 +14,7 @@ from agents.soo.pairs import FLAG_OPTIONS, INSERTIONS, FlagOption, Insertion, Pa
 from envs.config import PRESETS, DeceptionConfig, RewardMode, make_config
 from envs.validation import check_choice, check_float, check_int
 from envs.variants import HELD_OUT_VARIANTS, VARIANTS
-from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS
+from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS, FineTuning
 from soo_rl.measurement.evaluation import EvalSettings
 from soo_rl.measurement.soo_value import SOOMeasure
 
@@ -32,6 +32,8 @@ TUNED_SETTINGS: dict[str, str] = {
 }
 """Every setting chosen by looking at results, with the evaluation seed it was chosen on (README, "Protocol")."""
 
+TrainingPreset = Literal["paper", "default", "awareness", "contingent"]
+"""The names of ``TRAINING_PRESETS`` as a type, so that ``--help`` lists them (a test keeps the two equal)."""
 RedKind = Literal["scripted", "learned"]
 RED_KINDS: tuple[str, ...] = ("scripted", "learned")
 TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in HELD_OUT_VARIANTS)
@@ -113,10 +115,10 @@ class ExperimentConfig:
     """Where every output of the run goes (checkpoints, TensorBoard, results.json, report.md, plots, GIFs)."""
     seeds: tuple[int, ...] = (0, 1, 2)
     """Training seeds; every condition is trained once per seed and CIs are taken over seeds."""
-    conditions: tuple[str, ...] = FINE_TUNINGS
+    conditions: tuple[FineTuning, ...] = FINE_TUNINGS  # type: ignore[assignment]
     """Fine-tuning conditions to run from each deceptive baseline (the two baselines always run)."""
-    preset: str = "default"
-    """World the agents are trained and evaluated in (``default``, ``paper`` or ``awareness``)."""
+    preset: TrainingPreset = "default"
+    """World the agents are trained and evaluated in (``envs.config.PRESETS``, less the held-out variants)."""
     red: RedKind = "scripted"
     """Red opponent of every blue: the SPEC's scripted follower, or a red trained with PPO on red's reward
     against the scripted honest blue (one per seed, before the baselines; ``agents/learned_red.py``)."""

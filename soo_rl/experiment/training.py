@@ -114,16 +114,25 @@ def training_env(config: ExperimentConfig, agent: AgentRef, opponent: BatchPolic
     return ppo.wrap_env(venv)
 
 
+def training_timesteps(config: ExperimentConfig, agent: AgentRef) -> int:
+    """Environment steps ``agent``'s training runs: the learned red's, a fine-tuning's or a baseline's budget."""
+    if agent.condition == LEARNED_RED_MODEL:
+        return config.red_timesteps
+    if CONDITIONS[agent.condition].fine_tuned:
+        return config.finetune_for(agent.condition).timesteps
+    return config.ppo.total_timesteps
+
+
 def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
     """Train ``agent`` (a baseline from scratch, a fine-tuning from the deceptive baseline of its seed, or the
     learned red), save it atomically and return its checkpoint path."""
-    ppo, seed = config.ppo, agent.seed
+    ppo, seed, timesteps = config.ppo, agent.seed, training_timesteps(config, agent)
     target = checkpoint_path(config.run_dir, agent)
     board = str(tensorboard_dir(config.run_dir))
     if agent.condition == LEARNED_RED_MODEL:
         red = train_red(
             "honest",
-            timesteps=config.red_timesteps,
+            timesteps=timesteps,
             seed=seed,
             preset=config.preset,
             tensorboard_log=board,
@@ -138,14 +147,13 @@ def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
     if spec.fine_tuned:
         ft = config.finetune_for(agent.condition)
         settings = {**sooppo_settings(config, agent.condition), "action_head_scale": ft.action_head_scale}
-        timesteps = ft.timesteps
         kwargs["learning_rate"] = ft.learning_rate
         if ft.soo_layers is not None:
             kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "soo_layers": ft.soo_layers}
         deceptive = agent_checkpoint(config, AgentRef("deceptive", seed))
         model = SOOPPO.fine_tune(deceptive, env, **kwargs, **settings)
     else:
-        settings, timesteps = {}, ppo.total_timesteps
+        settings = {}
         model = SOOPPO("MlpPolicy", env, **kwargs)
     hparams = {
         "condition": agent.condition,
