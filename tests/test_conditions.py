@@ -65,6 +65,7 @@ def test_baseline_fingerprints_cover_exactly_the_baseline_settings() -> None:
         "ppo": dataclasses.replace(base.ppo, learning_rate=5e-4),
         "train_eval_every": 7,
         "train_eval_episodes": 50,
+        "honest_timesteps": 1000,
     }
     for key, value in changes.items():
         assert baseline_fingerprint(dataclasses.replace(base, **{key: value})) != baseline_fingerprint(base), key

@@ -17,7 +17,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from envs.variants import HELD_OUT_VARIANTS
 from soo_rl.cli.experiment import parse_config
 from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS
+from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.experiment.lock import RunDirectoryBusyError, run_dir_lock
+from soo_rl.experiment.pipeline import ANIMATION_COST, EVALUATED_STEP_COST, experiment_tasks
 from soo_rl.measurement.evaluation import METRICS
 from soo_rl.report.experiment import reproduce_command
 
@@ -129,14 +131,31 @@ def test_resume_reuses_completed_stages(quick_run: Path, tmp_path: Path) -> None
     for pattern in (*(f"checkpoints/{name}_seed*" for name in FINE_TUNINGS), "eval/*/*", "results.json"):
         for path in run_dir.glob(pattern):
             path.unlink()
-    baselines = {p: p.stat().st_mtime_ns for p in run_dir.glob("checkpoints/*.zip")}
-    assert len(baselines) == 6  # honest, deceptive and red, 2 seeds
+    corrupted = run_dir / "checkpoints" / "honest_seed0.zip"
+    corrupted.write_bytes(os.urandom(1024))  # a damaged checkpoint must not pass the resume
+    baselines = {p: p.stat().st_mtime_ns for p in run_dir.glob("checkpoints/*.zip") if p != corrupted}
+    assert len(baselines) == 5  # honest, deceptive and red, 2 seeds, but the damaged one
     done = run_script(*QUICK, "--run-dir", str(run_dir), "--resume", "--no-gifs")
     assert done.returncode == 0, done.stderr[-3000:]
+    assert (
+        f"re-running checkpoints/honest_seed0.zip: {corrupted} differs from manifest.json (size/SHA-256)" in done.stderr
+    )
     assert {p: p.stat().st_mtime_ns for p in baselines} == baselines
+    assert corrupted.stat().st_size > 1024  # retrained
     assert (run_dir / "checkpoints" / "soo_seed1.zip").is_file() and (run_dir / "results.json").is_file()
     jobs = json.loads((run_dir / "manifest.json").read_text())["jobs"]
     assert jobs["checkpoints/soo_seed1.zip"]["status"] == "done"
+
+
+def test_the_progress_bar_counts_env_steps_and_evaluation_work() -> None:
+    config = ExperimentConfig(seeds=(0,), conditions=("soo",))
+    costs = {task.key: task.cost for task in experiment_tasks(config, train_baselines=True)}
+    assert costs["runs/default/checkpoints/deceptive_seed0.zip"] == config.ppo.total_timesteps == 2_000_000
+    assert costs["runs/default/checkpoints/soo_seed0.zip"] == config.finetune.timesteps == 500_000
+    # 1,000 episodes, 1,000 on each held-out variant (long_episodes' are 100 steps), the probe's 2 x 200: 470,000 steps
+    evaluations = [cost for key, cost in costs.items() if key.endswith(".json")]
+    assert evaluations == [pytest.approx(EVALUATED_STEP_COST * 470_000)] * 3
+    assert [cost for key, cost in costs.items() if key.endswith(".gif")] == [ANIMATION_COST] * 3
 
 
 def test_existing_run_needs_resume_and_same_settings(quick_run: Path) -> None:
@@ -149,12 +168,12 @@ def test_existing_run_needs_resume_and_same_settings(quick_run: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--conditions", "soo", "lie_detector"], "conditions[...] must be one of"),
+        (["--conditions", "soo", "lie_detector"], "invalid choice 'lie_detector' for argument '--conditions'"),
         (["--finetune.timesteps", "-5"], "finetune.timesteps must be an integer >= 0"),
         (["--ppo.total-timesteps", "0"], "total_timesteps must be an integer >= 1"),
         (["--eval.episodes", "0"], "eval.episodes must be an integer >= 1"),
         (["--seeds", "1", "1"], "seeds must be a non-empty tuple of distinct integers"),
-        (["--preset", "arena"], "preset must be one of"),
+        (["--preset", "arena"], "invalid choice 'arena' for argument '--preset'"),
     ],
 )
 def test_bad_config_fails_at_start(tmp_path: Path, args: list[str], message: str) -> None:

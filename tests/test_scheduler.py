@@ -1,4 +1,4 @@
-"""The job scheduler: dependencies, retries, failures reported without losing other jobs, resume, backends."""
+"""The job scheduler: dependencies, retries, failures reported without losing other jobs, resume, backends, progress."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from soo_rl.experiment.graph import Task
-from soo_rl.runner.scheduler import GraphResult, LocalBackend, Manifest, run_tasks
+from soo_rl.runner.scheduler import PRIOR_PACE, RUNNING_CAP, GraphResult, LocalBackend, Manifest, Progress, run_tasks
 
 
 def write_value(root: Path, name: str, value: int) -> None:
@@ -90,6 +90,26 @@ def test_killed_worker_is_retried_on_a_fresh_pool(tmp_path: Path, local: LocalBa
 def test_unknown_dependency_is_an_error(tmp_path: Path, local: LocalBackend) -> None:
     with pytest.raises(ValueError, match=r"depends on tasks not in the graph: \['missing'\]"):
         run([Task("x", write_value, ("x", 1), deps=("missing",))], local, tmp_path)
+
+
+def test_progress_counts_work_not_jobs() -> None:
+    small, large, resumed = (
+        Task(key, write_value, cost=cost) for key, cost in (("s", 10.0), ("l", 1000.0), ("r", 90.0))
+    )
+    progress = Progress([small, large, resumed], finished={"r"})
+    assert progress.total == 1100.0 and progress.done == 90.0  # a job finished before counts as initial progress
+    progress.start(small, now=0.0)
+    progress.start(large, now=0.0)
+    # Before any job has finished, running jobs advance at the prior pace, each below its cost.
+    assert progress.units(now=0.01) == pytest.approx(90.0 + RUNNING_CAP * 10.0 + 0.01 * PRIOR_PACE)
+    progress.stop(small, seconds=2.0)  # a finished job adds its cost, and sets the pace: 5 units/s
+    assert progress.done == 100.0 and progress.pace() == 5.0
+    assert progress.units(now=10.0) == pytest.approx(100.0 + 10.0 * 5.0)
+    progress.stop(large, seconds=None)  # a failed attempt is credited nothing
+    assert progress.units(now=10.0) == 100.0
+    progress.start(large, now=10.0)
+    progress.stop(large, seconds=98.0)
+    assert progress.units(now=200.0) == progress.total and progress.pace() == pytest.approx(1010.0 / 100.0)
 
 
 def test_ray_backend_ships_files_and_reports_failures(tmp_path: Path) -> None:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from soo_rl.cli.settings import parse_settings
 from soo_rl.cli.sweep import run_sweep
 from soo_rl.experiment.config import ExperimentConfig
+from soo_rl.experiment.graph import DamagedFileError
 from soo_rl.experiment.sweep import SWEEP_RECIPES, SweepConfig, cells, parse_grid, sweep_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,12 +58,18 @@ def test_aggregate_report_covers_every_cell_and_the_swept_setting(local_sweep: P
     assert (local_sweep / "cells" / "soo_coef=1" / "plots" / "detection.png").is_file()
 
 
-def test_rerunning_the_sweep_does_no_work(local_sweep: Path) -> None:
+def test_rerunning_the_sweep_does_no_work_even_after_rebuilding_a_damaged_manifest(local_sweep: Path) -> None:
     before = {p: p.stat().st_mtime_ns for p in local_sweep.glob("**/checkpoints/*.zip")}
     summaries = eval_summaries(local_sweep)
-    done = run_cli(*QUICK, "--sweep-dir", str(local_sweep))
+    manifest = local_sweep / "manifest.json"
+    manifest.write_text(manifest.read_text()[:200])
+    with pytest.raises(DamagedFileError, match=r"manifest\.json is damaged .*add --rebuild-manifest to the command"):
+        run_sweep(parse_settings(SweepConfig, [*QUICK, "--sweep-dir", str(local_sweep)], None, sweep_from_mapping))
+    done = run_cli(*QUICK, "--sweep-dir", str(local_sweep), "--rebuild-manifest")
     assert done.returncode == 0, done.stderr[-3000:]
     assert {p: p.stat().st_mtime_ns for p in before} == before and eval_summaries(local_sweep) == summaries
+    jobs = json.loads(manifest.read_text())["jobs"]  # every output was read (checkpoints loaded) and recorded again
+    assert len(jobs) == 24 and all(job["rebuilt"] and job["outputs"] for job in jobs.values())
 
 
 def test_ray_backend_gives_identical_results(local_sweep: Path, tmp_path: Path) -> None:
@@ -105,6 +113,7 @@ def test_grid_values_parse_as_json_or_strings() -> None:
         ({"workers": 0}, "workers must be an integer >= 1"),
         ({"storage": Path("/shared")}, "storage is only used with --ray"),
         ({"base": ExperimentConfig(baselines_from=Path("runs/x"))}, "base.baselines_from cannot be used"),
+        ({"base": ExperimentConfig(rebuild_manifest=True)}, "use --rebuild-manifest, not base.rebuild_manifest"),
     ],
 )
 def test_bad_sweeps_fail_with_a_named_setting(changes: dict, message: str) -> None:

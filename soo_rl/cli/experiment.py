@@ -11,10 +11,10 @@ from agents.soo_ppo import CheckpointError
 from soo_rl.cli.settings import parse_settings
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
 from soo_rl.experiment.lock import RunDirectoryBusyError, run_dir_lock
-from soo_rl.experiment.pipeline import check_baselines_exist, experiment_tasks, prepare_run_dir
+from soo_rl.experiment.pipeline import check_baselines_exist, experiment_tasks, prepare_run_dir, read_output
 from soo_rl.experiment.results import write_results
 from soo_rl.report.experiment import write_report
-from soo_rl.runner.scheduler import LocalBackend, Manifest, run_tasks
+from soo_rl.runner.scheduler import MANIFEST_NAME, LocalBackend, Manifest, run_tasks
 
 USAGE = """Run the whole SOO experiment: baselines, SOO fine-tuning, controls, evaluation and report.
 
@@ -22,6 +22,7 @@ USAGE = """Run the whole SOO experiment: baselines, SOO fine-tuning, controls, e
     python train/ppo_soo.py --quick --run-dir runs/smoke
     python train/ppo_soo.py --config my.toml --finetune.soo-coef 2.0
     python train/ppo_soo.py --run-dir runs/default --resume   # continue an interrupted run
+    python train/ppo_soo.py --run-dir runs/default --resume --rebuild-manifest   # after a damaged manifest.json
 
 Every setting is documented in ``--help``; a TOML file given with ``--config`` sets defaults that
 command-line flags override.
@@ -34,7 +35,11 @@ ERRORS = (FileExistsError, ValueError, RuntimeError, CheckpointError, RunDirecto
 def run_experiment(config: ExperimentConfig) -> dict[str, Any]:
     """Run (or resume) every task of the experiment in ``config.run_dir``, then write its results and report.
 
+    Finished jobs whose outputs are as ``manifest.json`` recorded them are kept; the others run again, each with a
+    line saying why (``soo_rl.runner.scheduler.Manifest``).
+
     :raise RunDirectoryBusyError: another process works in the run directory.
+    :raise DamagedFileError: ``config.json`` or ``manifest.json`` cannot be read (the message says what to do).
     :raise RuntimeError: some task failed on every attempt (the others finished; see ``manifest.json``).
     """
     config = config.resolved()
@@ -47,6 +52,7 @@ def run_experiment(config: ExperimentConfig) -> dict[str, Any]:
             run_dir=Path("."),
             baselines_from=None if config.baselines_from is None else config.baselines_from.resolve(),
         )
+        manifest = Manifest(root / MANIFEST_NAME, read_output if config.rebuild_manifest else None)
         backend = LocalBackend(root, config.workers)
         try:
             result = run_tasks(
@@ -54,7 +60,7 @@ def run_experiment(config: ExperimentConfig) -> dict[str, Any]:
                 backend,
                 root,
                 retries=config.retries,
-                manifest=Manifest(root / "manifest.json"),
+                manifest=manifest,
                 desc="experiment",
             )
         finally:

@@ -8,7 +8,7 @@ from typing import Any
 from soo_rl.cli.experiment import ERRORS
 from soo_rl.cli.settings import parse_settings
 from soo_rl.experiment.lock import run_dir_lock
-from soo_rl.experiment.pipeline import rebase
+from soo_rl.experiment.pipeline import read_output, rebase
 from soo_rl.experiment.results import write_results
 from soo_rl.experiment.sweep import (
     SWEEP_RECIPES,
@@ -22,7 +22,7 @@ from soo_rl.experiment.sweep import (
 from soo_rl.report.experiment import write_report
 from soo_rl.report.sweep import write_sweep_report
 from soo_rl.runner.backends import make_backend
-from soo_rl.runner.scheduler import Backend, Manifest, run_tasks
+from soo_rl.runner.scheduler import MANIFEST_NAME, Backend, Manifest, run_tasks
 
 USAGE = """Sweep the experiment over a grid of settings and seeds, on all local cores or on a Ray cluster.
 
@@ -34,7 +34,9 @@ USAGE = """Sweep the experiment over a grid of settings and seeds, on all local 
 
 `--recipe NAME` starts from a named sweep (`detection`: 100 seed pairs of honest and deceptive
 baselines, SOO value on up to 1,500 evaluation episodes each). Re-running a sweep skips the jobs
-it already finished (see `manifest.json` in the sweep directory) and retries the failed ones.
+it already finished (see `manifest.json` in the sweep directory) and retries the failed ones; a job
+whose outputs changed since the manifest recorded them runs again. `--rebuild-manifest` rebuilds a
+damaged manifest by re-verifying every existing output.
 """
 
 
@@ -45,6 +47,7 @@ def run_sweep(sweep: SweepConfig, backend: Backend | None = None) -> dict[str, A
     :param sweep: the sweep.
     :param backend: where tasks run (default: from ``sweep.workers`` / ``sweep.ray``); closed afterwards.
     :return: the sweep's results (also in ``results.json``).
+    :raise DamagedFileError: a cell's ``config.json`` or the ``manifest.json`` cannot be read.
     """
     root = sweep.sweep_dir.resolve()
     grid = cells(sweep)
@@ -52,9 +55,10 @@ def run_sweep(sweep: SweepConfig, backend: Backend | None = None) -> dict[str, A
         prepare_sweep_dir(sweep, root, grid)
         cell_tasks = sweep_tasks(grid)
         tasks = [task for jobs in cell_tasks.values() for task in jobs]
+        manifest = Manifest(root / MANIFEST_NAME, read_output if sweep.rebuild_manifest else None)
         backend = backend or make_backend(root, sweep.workers, sweep.ray, sweep.storage)
         try:
-            result = run_tasks(tasks, backend, root, sweep.retries, Manifest(root / "manifest.json"), desc="sweep")
+            result = run_tasks(tasks, backend, root, sweep.retries, manifest, desc="sweep")
         finally:
             backend.close()
         unfinished = unfinished_cells(cell_tasks, set(result.failed) | set(result.blocked))

@@ -140,6 +140,7 @@ BASELINE_SETTINGS: tuple[str, ...] = (
     "red",
     "red_timesteps",
     "ppo",
+    "honest_timesteps",
     "train_eval_episodes",
     "train_eval_every",
 )

@@ -27,6 +27,9 @@ TUNED_SETTINGS: dict[str, str] = {
     "preset=contingent": "its world settings (25% absent reds, a red that gives up, radii 0.4/0.2, trap reward 8) "
     "and its 4M-step baseline budget, chosen on bench/learn_baselines.py's evaluation seeds (1,000,003 + training "
     "seed), deceptive baselines only; the report seed was never used (README, 'The contingent world')",
+    "honest_timesteps": "500,000: the honest baselines of a 3-seed default run reach goal rate 1.00 and trap rate "
+    "0.09-0.12 by 0.14M of their then 2M steps on every seed, in the periodic training-time evaluation (seeds 20,000 + "
+    "training seed, 200 episodes); the report seed was never used",
     "finetune.random_pairs_matched_coef": "0.15, chosen on the tuning seed 50,000 (bench/match_random_pairs.py, "
     "seeds 0-1: goal rate 0.883 against SOO's 0.843; 0.1 gives 0.946, 0.2 gives 0.015)",
 }
@@ -125,15 +128,19 @@ class ExperimentConfig:
     red_timesteps: int = 150_000
     """PPO steps of a learned red."""
     ppo: PPOSettings = field(default_factory=PPOSettings)
-    """PPO settings of the baselines (fine-tuning reuses them, with its own budget and learning rate)."""
+    """PPO settings of the baselines (fine-tuning reuses them, with its own budget and learning rate); the deceptive
+    baseline trains for ``ppo.total_timesteps``."""
+    honest_timesteps: int = 500_000
+    """Environment steps of the honest baseline. On ``default`` it meets its targets by 0.14M steps on every seed
+    (``TUNED_SETTINGS``); ``contingent`` runs set it to their baseline budget."""
     finetune: FineTuneSettings = field(default_factory=FineTuneSettings)
     """Fine-tuning settings."""
     eval: EvalSettings = field(default_factory=EvalSettings)
     """Evaluation settings (the same seeded episodes for every agent)."""
     train_eval_episodes: int = 200
     """Episodes of the periodic evaluation logged to TensorBoard during training (its own seeds)."""
-    train_eval_every: int = 5
-    """Run that periodic evaluation every this many PPO rollouts."""
+    train_eval_every: int = 25
+    """Run that periodic evaluation every this many PPO rollouts (it changes no training: only what is logged)."""
     workers: int = 2
     """Jobs (trainings, evaluations) run at once, each in its own process with one torch thread."""
     retries: int = 1
@@ -142,6 +149,8 @@ class ExperimentConfig:
     """Reuse the honest/deceptive baseline checkpoints of another run directory instead of training them."""
     resume: bool = False
     """Reuse the stages already completed in ``run_dir``; without it an existing run directory is an error."""
+    rebuild_manifest: bool = False
+    """With resume: rebuild manifest.json by re-verifying every existing output (a damaged manifest's remedy)."""
     quick: bool = False
     """Tiny budgets (about a minute): the same stages, for smoke tests."""
     gifs: bool = True
@@ -163,6 +172,7 @@ class ExperimentConfig:
             raise ValueError(f"conditions must not repeat a condition, got {self.conditions!r}")
         check_choice("red", self.red, RED_KINDS)
         check_int("red_timesteps", self.red_timesteps, 1)
+        check_int("honest_timesteps", self.honest_timesteps, 1)
         check_int("workers", self.workers, 1)
         check_int("retries", self.retries, 0)
         check_int("train_eval_episodes", self.train_eval_episodes, 1)
@@ -206,6 +216,7 @@ class ExperimentConfig:
             ppo=ppo,
             finetune=dataclasses.replace(self.finetune, timesteps=2048),
             red_timesteps=4096,
+            honest_timesteps=4096,
             eval=dataclasses.replace(self.eval, episodes=100, soo_inserts=2, variant_episodes=100, probe_episodes=50),
             train_eval_episodes=20,
             train_eval_every=2,

@@ -1,19 +1,22 @@
 """The whole experiment as a graph of tasks: train baselines, fine-tune, evaluate, animate.
 
-Every task writes its outputs atomically; a task whose output exists is skipped, so an interrupted
-run continues where it stopped (``--resume``). A fine-tuning run can start as soon as its deceptive
-baseline exists, an evaluation as soon as its checkpoints do. Paths inside the tasks are relative to
-a root directory (the run directory, or a sweep's directory), so the same tasks run in place or on
-another node. ``soo_rl.runner`` runs the graph; ``soo_rl.experiment.results`` collects what it made.
+Every task writes its outputs atomically; a finished task whose outputs are as the manifest recorded them
+is skipped, so an interrupted run continues where it stopped (``--resume``). A fine-tuning run can start
+as soon as its deceptive baseline exists, an evaluation as soon as its checkpoints do. Paths inside the
+tasks are relative to a root directory (the run directory, or a sweep's directory), so the same tasks
+run in place or on another node. Each task's cost, the work the progress bar counts, is in training env
+steps. ``soo_rl.runner`` runs the graph; ``soo_rl.experiment.results`` collects what it made.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 from pathlib import Path
 from typing import Any
 
+import imageio.v2 as imageio
 import numpy as np
 
 from agents.batch_policy import ModelPolicy
@@ -23,7 +26,7 @@ from envs.io import atomic_path, write_json_atomic
 from envs.variants import HELD_OUT_VARIANTS
 from soo_rl.experiment.conditions import BASELINES
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
-from soo_rl.experiment.graph import Task
+from soo_rl.experiment.graph import Task, read_json
 from soo_rl.experiment.paths import (
     LEARNED_RED_MODEL,
     AgentRef,
@@ -35,8 +38,20 @@ from soo_rl.experiment.paths import (
     red_checkpoint,
     tensorboard_dir,
 )
-from soo_rl.experiment.training import learned_red, red_policy, train_agent
+from soo_rl.experiment.training import learned_red, red_policy, train_agent, training_timesteps
 from soo_rl.measurement.evaluation import evaluate, outcome_rates
+
+EVALUATED_STEP_COST = 0.08
+"""Training-step equivalents per env step of an evaluation. Measured: the default evaluation (1,000 episodes, 1,000
+on each of the 7 held-out variants, the probe's 2 x 200; 50 steps an episode, 100 in ``long_episodes``: 470,000 env
+steps) took 2.8 s, as long as ~38,000 training steps at the 12.8k-14.3k steps/s of a fine-tuning (500k steps in 39 s)
+and a baseline (2M steps in 140 s)."""
+ANIMATION_COST = 12_000.0
+"""Training-step equivalents of one episode animation (GIF): measured 0.9 s, mostly drawing and encoding."""
+CONFIG_REMEDY = (
+    "it records the settings a resume must match: delete it and resume with the settings the run was started with "
+    '(results.json lists them under "config" if the run finished)'
+)
 
 
 def all_agents(config: ExperimentConfig) -> list[AgentRef]:
@@ -97,6 +112,34 @@ def animate_task(root: Path, config_dict: dict[str, Any], condition: str) -> Non
     save_animation(frames, gif_path(config.run_dir, condition))
 
 
+def evaluation_cost(config: ExperimentConfig) -> float:
+    """The work of one agent's evaluation, in training-step equivalents: its env steps (the evaluation episodes, each
+    held-out variant's and the probe's two sets) times ``EVALUATED_STEP_COST``."""
+    settings, episode_steps = config.evaluation(), config.env_config("deceptive").max_cycles
+    variant_steps = sum(config.variant_config(name).max_cycles for name in HELD_OUT_VARIANTS)
+    main_steps = (settings.episodes + 2 * settings.probe_episodes) * episode_steps
+    return EVALUATED_STEP_COST * (main_steps + settings.variant_episodes * variant_steps)
+
+
+def read_output(path: Path) -> None:
+    """Read an output of the experiment whole, raising if it is damaged: a checkpoint must load, a JSON file parse,
+    every array of an NPZ file load, every frame of a GIF decode (what ``--rebuild-manifest`` verifies).
+
+    :raise ValueError: a file of a kind the experiment does not write.
+    """
+    if path.suffix == ".zip":
+        load_checkpoint(path)
+    elif path.suffix == ".json":
+        json.loads(path.read_text())
+    elif path.suffix == ".npz":
+        with np.load(path) as arrays:
+            dict(arrays.items())
+    elif path.suffix == ".gif":
+        imageio.mimread(path)
+    else:
+        raise ValueError(f"{path}: the experiment writes no such file")
+
+
 def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Task]:
     """Every task of one run, its directories relative to the scheduler's root.
 
@@ -112,8 +155,9 @@ def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Ta
     def train(agent: AgentRef, args: dict[str, Any], inputs: tuple[str, ...]) -> None:
         run_dir = Path(args["run_dir"])
         key = str(checkpoint_path(run_dir, agent))
-        board = str(tensorboard_dir(run_dir) / f"{agent.name}_*")
-        tasks.append(Task(key, train_task, (args, agent.condition, agent.seed), inputs, inputs, (board, key)))
+        outputs = (f"{glob.escape(str(tensorboard_dir(run_dir)))}/{agent.name}_*", glob.escape(key))
+        steps = training_timesteps(config, agent)
+        tasks.append(Task(key, train_task, (args, agent.condition, agent.seed), inputs, inputs, outputs, steps))
 
     for agent in all_agents(config):
         if agent.condition in BASELINES and train_baselines:
@@ -129,13 +173,15 @@ def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Ta
         inputs = (*inputs, *reds[agent.seed])
         summary, arrays = eval_paths(config, agent)
         args = (config_dict, agent.condition, agent.seed)
-        tasks.append(Task(str(summary), evaluate_task, args, inputs, inputs, (str(arrays), str(summary))))
+        outputs: tuple[str, ...] = (glob.escape(str(arrays)), glob.escape(str(summary)))
+        tasks.append(Task(str(summary), evaluate_task, args, inputs, inputs, outputs, evaluation_cost(config)))
     if config.gifs:
         first = config.seeds[0]
         for condition in (*BASELINES, *config.conditions):
             inputs = (str(agent_checkpoint(config, AgentRef(condition, first))), *reds[first])
             key = str(gif_path(config.run_dir, condition))
-            tasks.append(Task(key, animate_task, (config_dict, condition), inputs, inputs, (key,)))
+            outputs = (glob.escape(key),)
+            tasks.append(Task(key, animate_task, (config_dict, condition), inputs, inputs, outputs, ANIMATION_COST))
     # Inputs made by tasks of this graph are its dependencies; the others (reused baselines) exist already.
     made = {task.key for task in tasks}
     return [dataclasses.replace(task, deps=tuple(d for d in task.deps if d in made)) for task in tasks]
@@ -156,6 +202,7 @@ def prepare_run_dir(config: ExperimentConfig, run_dir: Path | None = None) -> No
     :param config: the settings to record.
     :param run_dir: where the run lives, if not at ``config.run_dir`` (a sweep records its cells'
         directories relative to the sweep, so a sweep directory can be moved).
+    :raise DamagedFileError: the run's ``config.json`` cannot be read.
     """
     run_dir = run_dir or config.run_dir
     saved = run_dir / "config.json"
@@ -164,11 +211,12 @@ def prepare_run_dir(config: ExperimentConfig, run_dir: Path | None = None) -> No
             raise FileExistsError(
                 f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
             )
-        previous = json.loads(saved.read_text())
+        previous = read_json(saved, CONFIG_REMEDY)
         # A setting added after the run started counts as unchanged if it has its default value.
         previous = _with_defaults(previous, ExperimentConfig().to_dict())
         current = config.to_dict()
-        ignored = {"run_dir", "resume", "workers", "retries", "gifs"}  # run_dir: where config.json is
+        # run_dir: where config.json is
+        ignored = {"run_dir", "resume", "rebuild_manifest", "workers", "retries", "gifs"}
         if set(previous["seeds"]) <= set(current["seeds"]):
             ignored.add("seeds")  # more seeds extend the run
         changed = sorted(k for k in current if k not in ignored and previous[k] != current[k])

@@ -7,7 +7,6 @@ training curves the plots draw; the animations the tasks wrote. The report is a 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ from envs.io import write_json_atomic
 from envs.variants import HELD_OUT_VARIANTS
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS
 from soo_rl.experiment.config import TUNED_SETTINGS, ExperimentConfig
+from soo_rl.experiment.graph import read_json
 from soo_rl.experiment.paths import AgentRef, agent_dir, eval_paths, gif_path, tensorboard_dir
 from soo_rl.measurement.detection import detection_curve
 from soo_rl.measurement.evaluation import METRICS
@@ -35,6 +35,7 @@ TRAINING_TAGS: tuple[str, ...] = ("rollout/trap_rate", "rollout/ep_rew_mean")
 """TensorBoard scalars collected as training curves (mean over seeds)."""
 DETECTION_RESAMPLES = 2000
 HISTOGRAM_BINS = 40
+EVALUATION_REMEDY = "delete it and resume: the agent is evaluated again"
 
 
 def condition_names(config: ExperimentConfig) -> tuple[str, ...]:
@@ -43,8 +44,12 @@ def condition_names(config: ExperimentConfig) -> tuple[str, ...]:
 
 
 def eval_summaries(config: ExperimentConfig, condition: str) -> list[dict[str, float]]:
-    """Per seed, the evaluation summary of the agent of ``condition``."""
-    return [json.loads(eval_paths(config, AgentRef(condition, s))[0].read_text()) for s in config.seeds]
+    """Per seed, the evaluation summary of the agent of ``condition``.
+
+    :raise DamagedFileError: a summary cannot be read (one of another run's baselines, which this run does not
+        verify; its own are verified before they are used).
+    """
+    return [read_json(eval_paths(config, AgentRef(condition, s))[0], EVALUATION_REMEDY) for s in config.seeds]
 
 
 def episode_soo(config: ExperimentConfig, condition: str) -> list[EpisodeSOO]:

@@ -20,7 +20,7 @@ from envs.io import write_json_atomic
 from envs.validation import check_int
 from soo_rl.experiment.conditions import BASELINE_SETTINGS
 from soo_rl.experiment.config import ExperimentConfig, from_mapping, reject_unknown
-from soo_rl.experiment.graph import Task
+from soo_rl.experiment.graph import DamagedFileError, Task
 from soo_rl.experiment.paths import baseline_fingerprint, baseline_settings
 from soo_rl.experiment.pipeline import experiment_tasks, prepare_run_dir
 
@@ -63,6 +63,8 @@ class SweepConfig:
     their outputs into ``sweep_dir``. Without it, files travel with the tasks."""
     retries: int = 1
     """Extra attempts of a failing job before it is reported as failed."""
+    rebuild_manifest: bool = False
+    """Rebuild manifest.json by re-verifying every existing output (a damaged manifest's remedy)."""
 
     def __post_init__(self) -> None:
         check_int("workers", self.workers, 1)
@@ -71,6 +73,8 @@ class SweepConfig:
             raise ValueError("storage is only used with --ray")
         if self.base.baselines_from is not None:
             raise ValueError("base.baselines_from cannot be used in a sweep: the sweep trains and shares its baselines")
+        if self.base.rebuild_manifest:
+            raise ValueError("use --rebuild-manifest, not base.rebuild_manifest: a sweep has one manifest")
         parse_grid(self.grid)
 
     def fingerprint(self) -> dict[str, Any]:
@@ -153,12 +157,17 @@ def _label(value: Any) -> str:
 
 
 def prepare_sweep_dir(sweep: SweepConfig, root: Path, grid: list[Cell]) -> None:
-    """Record the sweep's settings and every cell's; refuse a cell whose directory holds other settings."""
+    """Record the sweep's settings and every cell's; refuse a cell whose directory holds other settings.
+
+    :raise DamagedFileError: a cell's ``config.json`` cannot be read.
+    """
     root.mkdir(parents=True, exist_ok=True)
     write_json_atomic(root / "sweep.json", sweep.fingerprint())
     for cell in grid:
         try:
             prepare_run_dir(cell.config, root / cell.config.run_dir)
+        except DamagedFileError:
+            raise
         except ValueError as error:
             raise ValueError(f"cell {cell.name}: {error}; use another --sweep-dir") from None
         assert cell.config.baselines_from is not None

@@ -120,7 +120,7 @@ def training_timesteps(config: ExperimentConfig, agent: AgentRef) -> int:
         return config.red_timesteps
     if CONDITIONS[agent.condition].fine_tuned:
         return config.finetune_for(agent.condition).timesteps
-    return config.ppo.total_timesteps
+    return config.honest_timesteps if agent.condition == "honest" else config.ppo.total_timesteps
 
 
 def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:

@@ -9,6 +9,7 @@ task's outputs into the run directory (nothing to copy when the two are the same
 
 from __future__ import annotations
 
+import glob
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 from envs.io import atomic_path
 from soo_rl.experiment.graph import Task
-from soo_rl.runner.scheduler import Outcome, execute
+from soo_rl.runner.scheduler import Outcome, execute, matches
 
 Files = dict[str, bytes]
 
@@ -24,11 +25,11 @@ Files = dict[str, bytes]
 def collect(root: Path, patterns: Sequence[str]) -> Files:
     """Every file under ``root`` matched by the glob ``patterns`` (directories are walked), by relative path."""
     files: Files = {}
-    for pattern in patterns:
-        for match in sorted(root.glob(pattern)):
-            for path in sorted(match.rglob("*")) if match.is_dir() else [match]:
-                if path.is_file():
-                    files[str(path.relative_to(root))] = path.read_bytes()
+    for name in matches(root, patterns):
+        match = root / name
+        for path in sorted(match.rglob("*")) if match.is_dir() else [match]:
+            if path.is_file():
+                files[str(path.relative_to(root))] = path.read_bytes()
     return files
 
 
@@ -80,7 +81,8 @@ class RayBackend:
     def submit(self, task: Task) -> Any:
         if self.storage is not None:
             missing = [name for name in task.inputs if not (self.storage / name).exists()]
-            write_files(self.storage, collect(self.root, missing))  # inputs made before the sweep used storage
+            # inputs made before the sweep used storage
+            write_files(self.storage, collect(self.root, [glob.escape(name) for name in missing]))
             ref = self._in_place.remote(task.fn, self.storage, task.args)
         else:
             inputs = {name: (self.root / name).read_bytes() for name in task.inputs}
