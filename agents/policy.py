@@ -46,10 +46,12 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
         actions: th.Tensor,
         pairs: Pairs | None = None,
         pair_target: SOOTarget = "hidden",
-    ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None, Distribution, th.Tensor | None]:
+    ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None, Distribution, tuple[th.Tensor, ...] | None]:
         """SB3 2.9's ``evaluate_actions`` (values, log-probabilities, entropy), plus the action
-        distribution it built and, for ``pairs`` drawn from ``obs``, what SOO compares (``soo_features``) for
-        their selves, then their others.
+        distribution it built and, for ``pairs`` drawn from ``obs``, what SOO compares (``soo_features``) on the
+        rows of ``obs`` followed by the pairs' other observations: one tensor per chosen hidden layer (``hidden``) or
+        the mean actions (``actions``). Pair ``i`` compares row ``pairs.self_rows[i]`` with row ``len(obs) + i``
+        (``agents.soo.distances.row_pair_loss``).
 
         Only the pairs' other observations need a forward pass of their own, and it is the minibatch's: the
         selves are rows of ``obs`` (``pairs.self_rows``), so neither the KL anchor nor the SOO loss adds a pass.
@@ -69,8 +71,7 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
             pi_features = BasePolicy.extract_features(self, th.cat([obs, pairs.other_obs]), self.pi_features_extractor)
             latent_all, hidden = self._actor_forward(pi_features, self.soo_layers)
             latent_pi = latent_all[:n]
-            rows = th.cat([pairs.self_rows, th.arange(n, len(latent_all), device=latent_all.device)])
-            pair_features = hidden[rows] if pair_target == "hidden" else self.action_net(latent_all[rows])
+            pair_features = hidden if pair_target == "hidden" else (self.action_net(latent_all),)
             if self.share_features_extractor:
                 vf_features = pi_features[:n]
             else:
@@ -95,7 +96,8 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
         :param layers: hidden-layer indices (``None``: the policy's ``soo_layers``).
         """
         chosen = self.soo_layers if layers is None else self._check_layers(layers)
-        return self._actor_forward(BasePolicy.extract_features(self, obs, self.pi_features_extractor), chosen)[1]
+        hidden = self._actor_forward(BasePolicy.extract_features(self, obs, self.pi_features_extractor), chosen)[1]
+        return th.cat(hidden, dim=1)
 
     def soo_features(
         self, obs: th.Tensor, target: SOOTarget = "hidden", layers: Sequence[int] | None = None
@@ -120,8 +122,10 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
             )
         return chosen
 
-    def _actor_forward(self, pi_features: th.Tensor, layers: tuple[int, ...]) -> tuple[th.Tensor, th.Tensor]:
-        """The actor MLP's output (its latent) and the hidden activations of ``layers``, concatenated."""
+    def _actor_forward(
+        self, pi_features: th.Tensor, layers: tuple[int, ...]
+    ) -> tuple[th.Tensor, tuple[th.Tensor, ...]]:
+        """The actor MLP's output (its latent) and the hidden activations of ``layers``, one tensor per layer."""
         outputs, hidden, x = [], 0, pi_features
         for module in self.mlp_extractor.policy_net:
             x = module(x)
@@ -129,4 +133,4 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
                 if hidden in layers:
                     outputs.append(x)
                 hidden += 1
-        return x, th.cat(outputs, dim=1)
+        return x, tuple(outputs)

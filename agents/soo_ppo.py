@@ -25,8 +25,17 @@ from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
 from agents.policy import SOO_TARGETS, SOOActorCriticPolicy, SOOTarget
-from agents.soo.distances import DISTANCE_KINDS, DistanceKind, pair_loss
-from agents.soo.pairs import PAIR_MODES, OtherSlots, PairMode, PairOptions, Pairs, build_pairs
+from agents.soo.distances import DISTANCE_KINDS, DistanceKind, pair_loss, row_pair_loss
+from agents.soo.pairs import (
+    PAIR_MODES,
+    OtherSlots,
+    PairMode,
+    PairOptions,
+    Pairs,
+    build_pairs,
+    other_copies,
+    self_mask,
+)
 from envs.io import atomic_path, sha256_of
 from envs.layout import BLUE, ObsLayout, layout_for
 from envs.validation import check_choice, check_float, check_int
@@ -41,6 +50,123 @@ class IndexedRolloutBuffer(RolloutBuffer):
     def _get_samples(self, batch_inds: np.ndarray, env: Any = None) -> RolloutBufferSamples:
         self.last_indices = batch_inds
         return super()._get_samples(batch_inds, env)
+
+
+class RolloutPairs:
+    """The SOO pairs of one rollout's minibatches, drawn as ``build_pairs`` draws them from each minibatch, with the
+    work done once per epoch for the whole rollout instead of on every minibatch.
+
+    The self observations are found once per rollout; ``draw`` gives each of them fresh other copies (and a random
+    priority) for the next epoch, in which it lies in exactly one minibatch; ``minibatch`` looks up the selves of a
+    minibatch and keeps the ``max_selves`` with the lowest priority, a uniform draw without replacement.
+
+    :param obs: ``(N, obs_dim)``: the rollout's observations, in the rollout buffer's (flattened) order.
+    :param slots: where the other agent appears in ``obs``.
+    :param observation_radius: the learner's radius (the insertion disk's unless ``options.radius`` is set).
+    :param generator: source of every random draw.
+    :param max_selves: use at most this many self observations per minibatch (``None``: all).
+    :param inserts_per_self: inserted positions (pairs) per self observation.
+    :param mode: as in ``build_pairs``.
+    :param options: how the other copy is built.
+    """
+
+    others: th.Tensor
+    """This epoch's other copies: ``inserts_per_self`` rows per self observation (``other_copies``)."""
+    priority: np.ndarray
+    """This epoch's random priority of each self observation (drawn only with ``max_selves``)."""
+
+    def __init__(
+        self,
+        obs: th.Tensor,
+        slots: OtherSlots,
+        observation_radius: float,
+        generator: th.Generator,
+        max_selves: int | None,
+        inserts_per_self: int,
+        mode: PairMode,
+        options: PairOptions,
+    ) -> None:
+        rows = self_mask(obs, slots).nonzero().squeeze(1)
+        self.selves = obs[rows]
+        self.position = np.full(len(obs), -1)
+        """Index of each buffer row among the self observations (-1: not one)."""
+        self.position[rows.cpu().numpy()] = np.arange(len(rows))
+        self.slots, self.observation_radius, self.generator = slots, observation_radius, generator
+        self.max_selves, self.inserts, self.mode, self.options = max_selves, inserts_per_self, mode, options
+
+    def draw(self) -> None:
+        """New other copies and priorities for the next epoch."""
+        self.others, _ = other_copies(
+            self.selves, self.slots, self.options, self.observation_radius, self.inserts, self.generator, self.mode
+        )
+        if self.max_selves is not None:
+            self.priority = th.rand(len(self.selves), generator=self.generator).numpy()
+
+    def minibatch(self, obs: th.Tensor, indices: np.ndarray) -> Pairs | None:
+        """The pairs of the minibatch ``obs``, made of the buffer rows ``indices`` (``None``: too few selves).
+
+        :param obs: the minibatch's observations.
+        :param indices: their rows in the rollout buffer (``IndexedRolloutBuffer.last_indices``).
+        """
+        positions = self.position[indices]
+        rows = np.flatnonzero(positions >= 0)
+        if self.max_selves is not None and len(rows) > self.max_selves:
+            rows = rows[np.argpartition(self.priority[positions[rows]], self.max_selves - 1)[: self.max_selves]]
+        if len(rows) < (2 if self.mode == "random" else 1):
+            return None
+        sources = positions[rows]
+        if self.mode == "random":
+            # Self i is compared with the other copy of a different self of the minibatch (as in build_pairs).
+            sources = np.roll(sources, int(th.randint(1, len(rows), (1,), generator=self.generator)))
+        if self.inserts > 1:  # the copies of self i are rows i * inserts + k of `others`
+            sources = (sources[:, None] * self.inserts + np.arange(self.inserts)).ravel()
+            rows = np.repeat(rows, self.inserts)
+        device = obs.device
+        return Pairs(
+            obs,
+            self.others.index_select(0, th.as_tensor(sources, device=device)),
+            th.as_tensor(rows, device=device),
+        )
+
+
+class DiagGaussianKL(th.autograd.Function):
+    """Mean over the batch of ``KL(N(ref_mean, ref_std) || N(mean, std))`` (summed over action dimensions) for
+    diagonal Gaussians whose log-stds do not depend on the state, as one autograd node with a closed-form backward
+    (the anchor runs on every minibatch, where a graph of small ops costs more in overhead than in arithmetic).
+
+    Per dimension, ``KL = log_std - ref_log_std + (exp(2 (ref_log_std - log_std)) + gap exp(-2 log_std) - 1) / 2``
+    with ``gap`` the batch mean of ``(mean - ref_mean)^2``. Gradients: ``exp(-2 log_std) (mean - ref_mean) / B`` for
+    ``mean`` and ``1 - exp(2 (ref_log_std - log_std)) - gap exp(-2 log_std)`` for ``log_std``; the reference's
+    ``ref_mean`` and ``ref_log_std`` are constants. The per-dimension terms (a few numbers) are computed in Python.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, mean: th.Tensor, log_std: th.Tensor, ref_mean: th.Tensor, ref_log_std: th.Tensor
+    ) -> th.Tensor:
+        diff = mean - ref_mean
+        kl, inverse_variances, log_std_grads = 0.0, [], []
+        norms = th.linalg.vector_norm(diff, dim=0).tolist()  # gap = norm^2 / B
+        for log_sigma, ref_log_sigma, norm in zip(log_std.tolist(), ref_log_std.tolist(), norms, strict=True):
+            gap, inverse_variance = norm * norm / len(diff), math.exp(-2 * log_sigma)
+            variance_ratio = math.exp(2 * (ref_log_sigma - log_sigma))
+            kl += log_sigma - ref_log_sigma + 0.5 * (variance_ratio + gap * inverse_variance - 1)
+            inverse_variances.append(inverse_variance / len(diff))
+            log_std_grads.append(1 - variance_ratio - gap * inverse_variance)
+        ctx.save_for_backward(diff)
+        ctx.inverse_variances, ctx.log_std_grads = inverse_variances, log_std_grads
+        return mean.new_tensor(kl)
+
+    @staticmethod
+    def backward(ctx: Any, grad: th.Tensor) -> tuple[th.Tensor | None, th.Tensor | None, None, None]:
+        (diff,) = ctx.saved_tensors
+        scale = grad.item()
+        grad_mean = grad_log_std = None
+        if ctx.needs_input_grad[0]:
+            grad_mean = diff * diff.new_tensor([scale * value for value in ctx.inverse_variances])
+        if ctx.needs_input_grad[1]:
+            grad_log_std = diff.new_tensor([scale * value for value in ctx.log_std_grads])
+        return grad_mean, grad_log_std, None, None
 
 
 class SOOPPO(PPO):
@@ -59,9 +185,10 @@ class SOOPPO(PPO):
     :param soo_target: what SOO compares: the actor's ``"hidden"`` activations or its mean ``"actions"``.
     :param soo_max_selves: self observations used per minibatch (``None``: all in the minibatch).
     :param soo_inserts_per_self: inserted other positions per self observation.
-    :param soo_radius: the learner's observation radius (``None``: read from the env); the insertion disk's radius
-        unless ``soo_pair_options.radius`` is set.
-    :param obs_layout: the learner's observation layout (``None``: read from the env).
+    :param soo_radius: the learner's observation radius (``None``: read from the env; required with ``obs_layout``
+        when ``soo_coef > 0``); the insertion disk's radius unless ``soo_pair_options.radius`` is set.
+    :param obs_layout: the learner's observation layout (``None``: read from the env); for any other env, its
+        declaration (``envs.layout.ObsLayout``, e.g. ``envs.observation_radius.ObservationRadius.obs_layout``).
     :param reference: path of a checkpoint whose policy is the frozen anchor; its weights are saved
         inside this model's checkpoints, with the path and SHA-256 of the file they came from.
     :param kwargs: passed to stable-baselines3's ``PPO``.
@@ -120,7 +247,7 @@ class SOOPPO(PPO):
         self.action_head_scale = 1.0
         """Factor the starting policy's action head was scaled by when fine-tuning began (``fine_tune``)."""
         self._reference_means: th.Tensor | None = None
-        if kl_coef > 0:
+        if kl_coef > 0 or soo_coef > 0:
             kwargs.setdefault("rollout_buffer_class", IndexedRolloutBuffer)
         super().__init__(policy, env, _init_setup_model=False, **kwargs)
         if _init_setup_model:
@@ -142,6 +269,12 @@ class SOOPPO(PPO):
             raise ValueError(
                 "soo_coef > 0 needs the learner's observation layout: pass obs_layout=... or use an env "
                 "from envs.deception_v0.make_vec_env"
+            )
+        if self.obs_layout is not None:
+            self.obs_layout.check_shape(self.observation_space.shape, "the learner's observation space")
+        if self.soo_coef > 0 and self.soo_radius is None:
+            raise ValueError(
+                "soo_coef > 0 needs the learner's observation radius (the insertion disk's): pass soo_radius=..."
             )
         if self.reference_sha256 is not None:
             # Rebuilt empty here; its weights come from the checkpoint (or from _load_reference).
@@ -247,6 +380,25 @@ class SOOPPO(PPO):
             options=self.soo_pair_options,
         )
 
+    def _rollout_pairs(self) -> RolloutPairs | None:
+        """The pairs of this rollout's minibatches (``None`` if the rollout buffer does not say which rows it
+        returned: then each minibatch draws its own with ``soo_pairs``)."""
+        buffer = self.rollout_buffer
+        if not isinstance(buffer, IndexedRolloutBuffer):
+            return None
+        assert self.other_slots is not None and self.soo_radius is not None
+        observations = buffer.observations if buffer.generator_ready else buffer.swap_and_flatten(buffer.observations)
+        return RolloutPairs(
+            th.as_tensor(observations, device=self.device),
+            self.other_slots,
+            self.soo_radius,
+            self.soo_generator,
+            self.soo_max_selves,
+            self.soo_inserts_per_self,
+            self.soo_pair_mode,
+            self.soo_pair_options,
+        )
+
     def soo_loss(self, obs: th.Tensor) -> th.Tensor | None:
         """The SOO loss on pairs drawn from ``obs`` (``None`` if it holds no self observation).
 
@@ -274,7 +426,7 @@ class SOOPPO(PPO):
             return self._reference_mean(obs)
         if self._reference_means is None:
             self._reference_means = self._reference_mean(th.as_tensor(buffer.observations, device=self.device))
-        return self._reference_means[th.as_tensor(buffer.last_indices, device=self.device)]
+        return self._reference_means.index_select(0, th.as_tensor(buffer.last_indices, device=self.device))
 
     def _kl_to_reference(
         self, obs: th.Tensor, current: Distribution | None = None, *, minibatch: bool = False
@@ -289,15 +441,12 @@ class SOOPPO(PPO):
         current = current if current is not None else self.policy.get_distribution(obs)
         if isinstance(current, DiagGaussianDistribution):
             # Closed form for diagonal Gaussians with state-independent std, without building a second
-            # distribution object (this term runs on every minibatch): only the squared mean difference depends
-            # on the state, so the batch mean is taken of it alone.
+            # distribution object (this term runs on every minibatch).
             ref_mean = self._minibatch_reference_mean(obs) if minibatch else self._reference_mean(obs)
-            log_std, ref_log_std = self.policy.log_std, reference.log_std
-            mean_gap = ((ref_mean - current.distribution.mean) ** 2).mean(dim=0)
-            kl = (log_std - ref_log_std) + 0.5 * (
-                th.exp(2 * (ref_log_std - log_std)) + mean_gap * th.exp(-2 * log_std) - 1
+            kl: th.Tensor = DiagGaussianKL.apply(  # type: ignore[no-untyped-call]
+                current.distribution.mean, self.policy.log_std, ref_mean, reference.log_std
             )
-            return kl.sum()
+            return kl
         with th.no_grad():
             ref_dist = reference.get_distribution(obs).distribution
         assert isinstance(ref_dist, th.distributions.Distribution)
@@ -305,31 +454,37 @@ class SOOPPO(PPO):
         kl = th.distributions.kl_divergence(ref_dist, current.distribution)
         return (kl.sum(dim=1) if kl.dim() > 1 else kl).mean()
 
-    def _auxiliary_loss(
+    def _add_auxiliary_loss(
         self,
+        loss: th.Tensor,
         obs: th.Tensor,
-        pair_activations: th.Tensor | None,
+        pairs: Pairs | None,
+        pair_features: tuple[th.Tensor, ...] | None,
         distribution: Distribution | None,
         stats: dict[str, list[float]],
-    ) -> th.Tensor | None:
-        """``soo_coef * SOO + kl_coef * KL`` for one minibatch (``None`` when both are off).
+    ) -> th.Tensor:
+        """``loss + soo_coef * SOO + kl_coef * KL`` for one minibatch (``loss`` itself when both are off).
 
-        :param pair_activations: actor activations of the minibatch's SOO pairs (selves, then others).
+        :param loss: the minibatch's PPO loss.
+        :param pairs: the minibatch's SOO pairs.
+        :param pair_features: what SOO compares on the rows of ``obs``, then the pairs' others
+            (``SOOActorCriticPolicy.evaluate_actions_and_distribution``).
         :param distribution: the current policy's distribution on ``obs``.
         """
-        total: th.Tensor | None = None
         if self.soo_coef > 0:
-            stats["soo_pairs"].append(0 if pair_activations is None else len(pair_activations) // 2)
-            if pair_activations is not None:
-                soo, mse = pair_loss(pair_activations, self.soo_distance, self.soo_stop_gradient)
+            stats["soo_pairs"].append(0 if pairs is None else len(pairs))
+            if pairs is not None and pair_features is not None:
+                soo, mse = row_pair_loss(
+                    pair_features, pairs.self_rows, len(obs), self.soo_distance, self.soo_stop_gradient
+                )
                 stats["soo_loss"].append(soo.item())
-                stats["soo_distance"].append(mse.mean().item())
-                total = self.soo_coef * soo
+                stats["soo_distance"].append(mse)
+                loss = loss.add(soo, alpha=self.soo_coef)
         if self.kl_coef > 0:
             kl = self._kl_to_reference(obs, distribution, minibatch=True)
             stats["kl_ref"].append(kl.item())
-            total = self.kl_coef * kl if total is None else total + self.kl_coef * kl
-        return total
+            loss = loss.add(kl, alpha=self.kl_coef)
+        return loss
 
     # ----------------------------------------------------------------- train
     def train(self) -> None:
@@ -341,22 +496,30 @@ class SOOPPO(PPO):
             clip_range_vf = self.clip_range_vf(self._current_progress_remaining)  # type: ignore[operator]
 
         self._reference_means = None  # a new rollout: the reference's outputs are recomputed once
+        rollout_pairs = self._rollout_pairs() if self.soo_coef > 0 else None
         entropy_losses, pg_losses, value_losses, clip_fractions = [], [], [], []
         aux_stats: dict[str, list[float]] = {"soo_loss": [], "soo_distance": [], "soo_pairs": [], "kl_ref": []}
         continue_training = True
         for epoch in range(self.n_epochs):
             approx_kl_divs = []
+            if rollout_pairs is not None:
+                rollout_pairs.draw()
             for rollout_data in self.rollout_buffer.get(self.batch_size):
                 actions = rollout_data.actions
                 if isinstance(self.action_space, spaces.Discrete):
                     actions = rollout_data.actions.long().flatten()
 
                 obs = rollout_data.observations
-                pairs = self.soo_pairs(obs) if self.soo_coef > 0 else None
-                distribution = pair_activations = None
+                pairs = None
+                if rollout_pairs is not None:
+                    assert isinstance(self.rollout_buffer, IndexedRolloutBuffer)
+                    pairs = rollout_pairs.minibatch(obs, self.rollout_buffer.last_indices)
+                elif self.soo_coef > 0:
+                    pairs = self.soo_pairs(obs)
+                distribution = pair_features = None
                 if pairs is not None or self.kl_coef > 0:
                     # One forward pass serves PPO, the KL term (its distribution) and SOO (the pairs).
-                    values, log_prob, entropy, distribution, pair_activations = (
+                    values, log_prob, entropy, distribution, pair_features = (
                         self.policy.evaluate_actions_and_distribution(obs, actions, pairs, self.soo_target)
                     )
                 else:
@@ -386,9 +549,7 @@ class SOOPPO(PPO):
                 entropy_losses.append(entropy_loss.item())
 
                 loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-                auxiliary = self._auxiliary_loss(obs, pair_activations, distribution, aux_stats)
-                if auxiliary is not None:
-                    loss = loss + auxiliary
+                loss = self._add_auxiliary_loss(loss, obs, pairs, pair_features, distribution, aux_stats)
 
                 with th.no_grad():
                     log_ratio = log_prob - rollout_data.old_log_prob

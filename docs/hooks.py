@@ -210,6 +210,15 @@ def tuned(_: str | None) -> str:
     return table(["setting", "how it was chosen"], [[f"`{k}`", v] for k, v in TUNED_SETTINGS.items()])
 
 
+def main_job_time(_: str | None) -> str:
+    """How long the main job takes on its defaults (``soo_rl.cli.experiment.MAIN_JOB_TIME``)."""
+    from soo_rl.cli.experiment import MAIN_JOB_TIME
+
+    return (
+        f"**How long it takes:** {MAIN_JOB_TIME} (measured: [where the time goes](experiment.md#where-the-time-goes))."
+    )
+
+
 GENERATORS: dict[str, Callable[[str | None], str]] = {
     "presets": presets,
     "settings": settings,
@@ -221,6 +230,7 @@ GENERATORS: dict[str, Callable[[str | None], str]] = {
     "metrics": metrics,
     "cli": cli,
     "tuned": tuned,
+    "main-job-time": main_job_time,
 }
 """Marker name -> function of the marker's argument returning a markdown table."""
 

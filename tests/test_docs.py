@@ -60,6 +60,16 @@ def test_readme_keeps_the_ci_test_command() -> None:
     assert "pytest" in block.group(1) and "docs" in block.group(1)
 
 
+def test_every_page_quotes_the_readmes_commands_as_they_are() -> None:
+    readme = (ROOT / "README.md").read_text()
+    commands = {line for line in readme.splitlines() if line.startswith("pip install -c constraints.txt")}
+    assert len(commands) == 2, "the README's quick start has two commands"
+    for page in DOCS.rglob("*.md"):
+        for line in page.read_text().splitlines():
+            if line.startswith("pip install -c constraints.txt") and ("pytest" in line or "ppo_soo.py" in line):
+                assert line in commands, f"{page.relative_to(ROOT)} quotes a command the README lacks: {line}"
+
+
 def test_every_nav_page_exists() -> None:
     config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=_Loader)
     pages = nav_pages(config["nav"])

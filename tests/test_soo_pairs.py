@@ -69,6 +69,15 @@ def test_disk_points_are_uniform_by_area() -> None:
     assert abs(float((angles > 0).float().mean()) - 0.5) < 0.01
 
 
+@pytest.mark.parametrize("insertion", ["area", "radius"])
+def test_disk_points_are_the_polar_form_of_the_generators_uniform_draws(insertion: str) -> None:
+    u = th.rand(500, 2, generator=generator(3))  # column 0: the radius' draw, column 1: the angle's
+    r = 0.4 * (th.sqrt(u[:, 0]) if insertion == "area" else u[:, 0])
+    theta = 2 * np.pi * u[:, 1]
+    expected = th.stack([r * th.cos(theta), r * th.sin(theta)], dim=1)
+    th.testing.assert_close(sample_disk(500, 0.4, generator(3), insertion=insertion), expected)  # type: ignore[arg-type]
+
+
 def test_random_mode_pairs_never_correspond() -> None:
     obs = random_blue_obs(50, 0.3, seed=2)
     pairs = build_pairs(obs, SLOTS, 0.25, generator(3), mode="random")

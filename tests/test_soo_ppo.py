@@ -245,8 +245,12 @@ def test_the_training_pass_gives_the_pairs_the_features_of_their_own_forward_pas
     assert pairs is not None and len(pairs) == 5
     actions = th.zeros(len(obs), 2)
     features = model.policy.evaluate_actions_and_distribution(obs, actions, pairs, target)[4]
+    assert features is not None and all(len(f) == len(obs) + len(pairs) for f in features)
+    # Pair i compares row self_rows[i] with row len(obs) + i of every feature tensor (one per layer).
+    rows = th.cat([pairs.self_rows, th.arange(len(obs), len(obs) + len(pairs))])
+    gathered = th.cat([f[rows] for f in features], dim=1)
     expected = model.policy.soo_features(th.cat([pairs.self_obs, pairs.other_obs]), target)
-    assert features is not None and th.allclose(features, expected, atol=1e-6)
+    assert th.allclose(gathered, expected, atol=1e-6)
 
 
 def test_the_actions_target_compares_mean_actions() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import get_args
 
 import pytest
 
-from soo_rl.cli.experiment import parse_config
+from soo_rl.cli.experiment import MAIN_JOB_TIME, USAGE, parse_config
 from soo_rl.experiment.conditions import FINE_TUNINGS, FineTuning
 from soo_rl.experiment.config import TRAINING_PRESETS, TrainingPreset
 
@@ -22,3 +24,16 @@ def test_help_lists_every_preset_and_condition(capsys: pytest.CaptureFixture[str
     text = " ".join(capsys.readouterr().out.split())
     for name in (*TRAINING_PRESETS, *FINE_TUNINGS):
         assert name in text, f"--help does not list {name}"
+
+
+DURATION = re.compile(r"\d+\s*(?:minutes|min)\b")
+
+
+def test_the_main_jobs_duration_is_quoted_from_one_place() -> None:
+    assert MAIN_JOB_TIME in USAGE
+    root = Path(__file__).resolve().parents[1]
+    quoting = [root / "train" / "ppo_soo.py", root / "README.md", root / "docs" / "getting-started.md"]
+    for path in quoting:
+        for line in path.read_text().splitlines():
+            assert not ("ppo_soo.py" in line and DURATION.search(line)), f"{path.name} quotes a duration: {line}"
+    assert not DURATION.search((root / "docs" / "getting-started.md").read_text().split("## Run the tests")[0])

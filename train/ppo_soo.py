@@ -1,6 +1,6 @@
 """Run the whole SOO experiment: baselines, SOO fine-tuning, controls, evaluation and report.
 
-python train/ppo_soo.py                      # the default experiment (about 16 minutes on 2 cores)
+python train/ppo_soo.py                      # the default experiment (duration: see --help)
 python train/ppo_soo.py --quick --run-dir runs/smoke
 python train/ppo_soo.py --help               # every setting
 """

@@ -6,6 +6,10 @@ observer: the relative-position slots are set, the visibility bit is 1, and noth
 (unless ``PairOptions.flags`` is ``"zero"``, which also sets the ``red_trapped`` slot to 0, as the
 authors' evaluation code does).
 
+Which agent is "the other", and where it sits, is the observation layout's declaration (``envs.layout.ObsLayout``:
+``<other>_rel`` and, if the observation has one, ``<other>_visible``), so the pairs work on any environment whose
+learner observation is declared.
+
 ``other_copies`` is the one place that makes other-observations: the SOO loss's pairs, the SOO value
 and the awareness probe all call it.
 """
@@ -27,6 +31,8 @@ FlagOption = Literal["keep", "zero"]
 FLAG_OPTIONS: tuple[str, ...] = ("keep", "zero")
 Insertion = Literal["area", "radius"]
 INSERTIONS: tuple[str, ...] = ("area", "radius")
+TRAPPED_FLAG = "red_trapped"
+"""The slot that ``PairOptions.flags = "zero"`` (and the ``flag_only`` control) sets to 0 in the other copy."""
 
 
 @dataclass(frozen=True)
@@ -58,42 +64,67 @@ class PairOptions:
 
 @dataclass(frozen=True)
 class OtherSlots:
-    """Where the other agent (and the trapped flag) appear in an observation vector."""
+    """Where the other agent (and the trapped flag) appear in an observation vector.
+
+    Built from a declared layout (``from_layout``), for the suite's worlds or any other environment.
+    """
 
     rel: slice
-    visible: slice
+    """The other agent's relative position (2 wide)."""
+    visible: slice | None
+    """Its visibility bit; ``None``: the other agent is absent exactly when ``rel`` is all zero."""
     flag: slice | None = None
     """The ``red_trapped`` slot, if the layout has one."""
 
     @classmethod
     def from_layout(cls, layout: ObsLayout) -> OtherSlots:
-        """The ``other_rel``, ``other_visible`` (and ``red_trapped``) slots; a clear error if the layout has none."""
-        missing = [name for name in ("other_rel", "other_visible") if name not in layout]
-        if missing:
+        """The slots of ``layout.other``: ``<other>_rel``, ``<other>_visible`` if declared (and ``red_trapped``).
+
+        :raises ValueError: if the layout has no ``<other>_rel`` slot, or a slot of the wrong width.
+        """
+        rel, visible = f"{layout.other}_rel", f"{layout.other}_visible"
+        if rel not in layout:
             raise ValueError(
-                f"the observation layout has no other-agent slots {missing} (slots: {layout.names}); "
-                "SOO pairs need an observation in which the other agent can be absent or present"
+                f"the observation layout has no other-agent slots [{rel!r}] (slots: {layout.names}); "
+                "SOO pairs need an observation in which the other agent can be absent or present: declare its "
+                "relative position (ObsLayout.from_slots) or choose the other agent (ObsLayout.with_other)"
             )
-        flag = layout.slice("red_trapped") if "red_trapped" in layout else None
-        return cls(layout.slice("other_rel"), layout.slice("other_visible"), flag)
+        for name, width in ((rel, 2), (visible, 1), (TRAPPED_FLAG, 1)):
+            where = layout.slice(name) if name in layout else None
+            if where is not None and where.stop - where.start != width:
+                raise ValueError(f"slot {name!r} must be {width} wide, got {where.stop - where.start}")
+        return cls(
+            layout.slice(rel),
+            layout.slice(visible) if visible in layout else None,
+            layout.slice(TRAPPED_FLAG) if TRAPPED_FLAG in layout else None,
+        )
 
 
 @dataclass(frozen=True)
 class Pairs:
     """Matched batches: ``other_obs[i]`` is the other-view that ``self_obs[i]`` is compared with."""
 
-    self_obs: th.Tensor
+    batch: th.Tensor
+    """The observations the pairs were drawn from."""
     other_obs: th.Tensor
     self_rows: th.Tensor
-    """``self_obs[i] == obs[self_rows[i]]``: the rows of the batch the pairs were drawn from, so that a forward
+    """``self_obs[i] == batch[self_rows[i]]``: the rows of the batch the pairs were drawn from, so that a forward
     pass over that batch already holds the self features (training reuses them)."""
 
+    @property
+    def self_obs(self) -> th.Tensor:
+        """The pairs' self observations (gathered from ``batch`` on each access)."""
+        return self.batch[self.self_rows]
+
     def __len__(self) -> int:
-        return len(self.self_obs)
+        return len(self.self_rows)
 
 
 def self_mask(obs: th.Tensor, slots: OtherSlots) -> th.Tensor:
-    """``(B,)`` boolean: observations in which the other agent is not visible."""
+    """``(B,)`` boolean: observations in which the other agent is not visible (its bit below 0.5 or, without a
+    visibility slot, its relative position exactly 0)."""
+    if slots.visible is None:
+        return (obs[:, slots.rel] == 0).all(dim=1)
     return obs[:, slots.visible][:, 0] < 0.5
 
 
@@ -104,10 +135,9 @@ def sample_disk(
 
     :param insertion: ``area``: uniform over the disk's area; ``radius``: distance uniform in ``[0, radius]``.
     """
-    u = th.rand(num, 2, generator=generator).to(device)
-    r = radius * (th.sqrt(u[:, 0]) if insertion == "area" else u[:, 0])
-    theta = 2.0 * math.pi * u[:, 1]
-    return th.stack([r * th.cos(theta), r * th.sin(theta)], dim=1)
+    u = th.rand(num, 2, generator=generator)
+    r = (u[:, 0].sqrt() if insertion == "area" else u[:, 0]) * radius
+    return th.view_as_real(th.polar(r, u[:, 1] * (2.0 * math.pi))).to(device)
 
 
 def insert_other(obs: th.Tensor, slots: OtherSlots, points: th.Tensor | None, flags: FlagOption = "keep") -> th.Tensor:
@@ -119,7 +149,8 @@ def insert_other(obs: th.Tensor, slots: OtherSlots, points: th.Tensor | None, fl
     other = obs.clone()
     if points is not None:
         other[:, slots.rel] = points.to(obs.dtype)
-        other[:, slots.visible] = 1.0
+        if slots.visible is not None:
+            other[:, slots.visible] = 1.0
     if flags == "zero":
         if slots.flag is None:
             raise ValueError("flags='zero' needs a red_trapped slot in the observation layout")
@@ -191,4 +222,4 @@ def build_pairs(
         shift = int(th.randint(1, len(selves), (1,), generator=generator))
         sources = th.roll(selves, shifts=shift, dims=0)
     others, _ = other_copies(sources, slots, options, observation_radius, inserts_per_self, generator, mode)
-    return Pairs(selves.repeat_interleave(inserts_per_self, dim=0), others, rows.repeat_interleave(inserts_per_self))
+    return Pairs(obs, others, rows.repeat_interleave(inserts_per_self))

@@ -16,9 +16,13 @@ from soo_rl.experiment.results import write_results
 from soo_rl.report.experiment import write_report
 from soo_rl.runner.scheduler import MANIFEST_NAME, LocalBackend, Manifest, run_tasks
 
-USAGE = """Run the whole SOO experiment: baselines, SOO fine-tuning, controls, evaluation and report.
+MAIN_JOB_TIME = "about 16 minutes on 2 cores"
+"""How long ``python train/ppo_soo.py`` takes on its defaults, measured (``docs/experiment.md``, "Where the time
+goes"); every text that quotes it reads it from here."""
 
-    python train/ppo_soo.py                      # the default experiment (about 16 minutes on 2 cores)
+USAGE = f"""Run the whole SOO experiment: baselines, SOO fine-tuning, controls, evaluation and report.
+
+    python train/ppo_soo.py                      # the default experiment ({MAIN_JOB_TIME})
     python train/ppo_soo.py --quick --run-dir runs/smoke
     python train/ppo_soo.py --config my.toml --finetune.soo-coef 2.0
     python train/ppo_soo.py --run-dir runs/default --resume   # continue an interrupted run

@@ -167,7 +167,8 @@ def blind_policy(policy: BatchPolicy, slots: OtherSlots) -> BatchPolicy:
     def act(obs: NDArray[np.float32]) -> NDArray[np.float64]:
         masked = obs.copy()
         masked[:, slots.rel] = 0.0
-        masked[:, slots.visible] = 0.0
+        if slots.visible is not None:
+            masked[:, slots.visible] = 0.0
         return policy(masked)
 
     return act

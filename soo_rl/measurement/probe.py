@@ -19,10 +19,11 @@ import torch as th
 from numpy.typing import ArrayLike, NDArray
 
 from agents.batch_policy import ModelPolicy
+from agents.policy import SOOActorCriticPolicy
 from agents.soo.pairs import OtherSlots, PairOptions, other_copies, self_mask
 from agents.soo_ppo import SOOPPO
 from envs.config import DeceptionConfig
-from envs.layout import blue_layout
+from envs.layout import ObsLayout, blue_layout
 from envs.recording import rollout
 from envs.scripted import BatchPolicy, scripted_policy
 from envs.validation import check_float, check_int
@@ -137,6 +138,56 @@ def select_alpha(
     return candidates[int(np.argmin(errors))]
 
 
+def inserted_activations(
+    policy: SOOActorCriticPolicy,
+    observations: NDArray[np.float32],
+    slots: OtherSlots,
+    observation_radius: float,
+    inserts: int,
+    generator: th.Generator,
+    chunk: int = 65_536,
+) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
+    """A policy's hidden actor activations on inserted-other copies of the self steps of recorded observations.
+
+    Works on the observations of any environment whose learner observation is declared (``envs.layout.ObsLayout``,
+    ``OtherSlots.from_layout``): the other agent is inserted uniformly in the disk of ``observation_radius``
+    (``agents.soo.pairs.other_copies``).
+
+    :param policy: the agent's policy (it must expose ``actor_activations``).
+    :param observations: ``(T, N, obs_dim)`` observations (N episodes or envs side by side).
+    :param slots: where the other agent appears in them.
+    :param observation_radius: radius of the insertion disk.
+    :param inserts: inserted positions per self observation (>= 1).
+    :param generator: source of the inserted positions.
+    :param chunk: observations per forward pass.
+    :return: ``(features, targets, groups)``: ``(n, units)`` activations, ``(n, 2)`` inserted relative positions
+        and ``(n,)`` column (episode) index of every sample; empty if there is no self step.
+    """
+    check_int("inserts", inserts, 1)
+    columns = observations.shape[1]
+    flat = th.as_tensor(observations.reshape(-1, observations.shape[-1]))
+    mask = self_mask(flat, slots)
+    column_of = th.arange(len(flat)) % columns
+    selves, groups = flat[mask], column_of[mask].repeat_interleave(inserts)
+    every_layer = tuple(range(policy.num_hidden_layers))
+    was_training = policy.training
+    policy.set_training_mode(False)
+    features, targets = [], []
+    try:
+        with th.no_grad():
+            for start in range(0, len(selves), chunk):
+                block = selves[start : start + chunk]
+                others, points = other_copies(block, slots, PairOptions(), observation_radius, inserts, generator)
+                assert points is not None
+                features.append(policy.actor_activations(others.to(policy.device), every_layer).cpu().double().numpy())
+                targets.append(points.double().numpy())
+    finally:
+        policy.set_training_mode(was_training)
+    if not features:
+        return np.empty((0, 0)), np.empty((0, 2)), groups.numpy()
+    return np.concatenate(features), np.concatenate(targets), groups.numpy()
+
+
 def other_activations(
     model: SOOPPO,
     config: DeceptionConfig,
@@ -150,7 +201,7 @@ def other_activations(
 
     Plays ``episodes`` episodes of seed ``seed`` with ``model`` as blue (deterministic actions), takes
     blue's self observations (red not visible) and, for each, ``inserts`` other observations with red
-    inserted uniformly in the disk of ``config.blue_radius`` (``agents.soo.pairs.other_copies``; the draws come from a
+    inserted uniformly in the disk of ``config.blue_radius`` (``inserted_activations``; the draws come from a
     ``torch.Generator`` seeded with ``seed``).
 
     :param model: the blue agent (its policy must expose ``actor_activations``).
@@ -169,34 +220,18 @@ def other_activations(
     obs_shape = model.observation_space.shape
     if obs_shape != (layout.size,):
         raise ValueError(f"the model's observation shape {obs_shape} does not match the config's ({layout.size},)")
-    slots = OtherSlots.from_layout(layout)
     red = red_policy if red_policy is not None else scripted_policy("red_follower", config)
     traj = rollout(config, red, ModelPolicy(model), episodes, seed=seed)
-    flat = th.as_tensor(traj.blue_obs.reshape(-1, layout.size))
-    mask = self_mask(flat, slots)
-    episode_of = th.arange(len(flat)) % episodes
-    selves, groups = flat[mask], episode_of[mask].repeat_interleave(inserts)
+    slots = OtherSlots.from_layout(layout)
     generator = th.Generator().manual_seed(seed)
-    policy = model.policy
-    every_layer = tuple(range(policy.num_hidden_layers))
-    was_training = policy.training
-    policy.set_training_mode(False)
-    features, targets = [], []
-    try:
-        with th.no_grad():
-            for start in range(0, len(selves), chunk):
-                block = selves[start : start + chunk]
-                others, points = other_copies(block, slots, PairOptions(), config.blue_radius, inserts, generator)
-                assert points is not None
-                features.append(policy.actor_activations(others.to(policy.device), every_layer).cpu().double().numpy())
-                targets.append(points.double().numpy())
-    finally:
-        policy.set_training_mode(was_training)
-    if not features:
+    features, targets, groups = inserted_activations(
+        model.policy, traj.blue_obs, slots, config.blue_radius, inserts, generator, chunk
+    )
+    if not len(targets):
         raise NotEnoughSelfStepsError(
             f"the {episodes} episodes of seed {seed} have no step in which blue does not see red"
         )
-    return np.concatenate(features), np.concatenate(targets), groups.numpy()
+    return features, targets, groups
 
 
 def probe_awareness(
@@ -214,9 +249,8 @@ def probe_awareness(
 
     Fits a ridge probe (alpha by ``folds``-fold CV over episodes of the fit set) from the activations on
     other observations (``other_activations``) to the inserted ``other_rel``, on the episodes of
-    ``fit_seed``, and scores it on the different episodes of ``score_seed``. The chance reference runs
-    the same procedure on fit targets shuffled by a permutation seeded with ``fit_seed``, scored against
-    the true targets of the score set. The same arguments give the same numbers.
+    ``fit_seed``, and scores it on the different episodes of ``score_seed`` (``fit_probe``). The same arguments
+    give the same numbers.
 
     :param model: the blue agent.
     :param config: the world (e.g. ``envs.config.make_config("default")``).
@@ -227,8 +261,7 @@ def probe_awareness(
     :param alphas: candidate ridge penalties (see ``select_alpha``).
     :param folds: cross-validation folds.
     :param red_policy: red's policy (default: the scripted follower).
-    :return: ``r2`` (score set), ``r2_fit`` (fit set), ``r2_shuffled`` (chance reference, score set),
-        ``alpha`` (selected penalty), ``fit_samples`` and ``score_samples``.
+    :return: as ``fit_probe``.
     """
     check_int("episodes", episodes, 1)
     check_int("inserts", inserts, 1)
@@ -237,14 +270,74 @@ def probe_awareness(
     candidates = _check_alphas(alphas)
     if len(candidates) > 1 and episodes < folds:
         raise ValueError(f"episodes must be >= folds={folds} to cross-validate alpha, got {episodes}")
-    fit_x, fit_y, fit_groups = other_activations(model, config, episodes, fit_seed, inserts, red_policy)
-    score_x, score_y, _ = other_activations(model, config, episodes, score_seed, inserts, red_policy)
+    fit = other_activations(model, config, episodes, fit_seed, inserts, red_policy)
+    score = other_activations(model, config, episodes, score_seed, inserts, red_policy)
+    return fit_probe(fit, score, candidates, folds, fit_seed)
+
+
+def probe_observations(
+    model: SOOPPO,
+    fit_observations: NDArray[np.float32],
+    score_observations: NDArray[np.float32],
+    layout: ObsLayout,
+    observation_radius: float,
+    inserts: int = 1,
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
+    folds: int = 5,
+    seed: int = 0,
+) -> dict[str, float]:
+    """The awareness probe on recorded observations of any environment (e.g. a ``SharedPolicyVecEnv`` rollout,
+    ``envs.shared_vec_env.record_observations``): can the other agent's inserted position be decoded linearly
+    from the activations on other observations?
+
+    :param model: the agent.
+    :param fit_observations: ``(T, N, obs_dim)`` observations to fit the probe on (cross-validation groups:
+        the N columns).
+    :param score_observations: ``(T', N', obs_dim)`` different observations to score it on.
+    :param layout: the learner's observation layout (its ``other`` is the agent inserted).
+    :param observation_radius: radius of the insertion disk.
+    :param inserts: inserted positions per self observation.
+    :param alphas: candidate ridge penalties (see ``select_alpha``).
+    :param folds: cross-validation folds.
+    :param seed: seed of the inserted positions (``seed`` for the fit set, ``seed + 1`` for the score set) and of
+        the shuffled reference.
+    :return: as ``fit_probe``.
+    """
+    slots = OtherSlots.from_layout(layout)
+    sets = []
+    for offset, observations in enumerate((fit_observations, score_observations)):
+        generator = th.Generator().manual_seed(seed + offset)
+        sets.append(inserted_activations(model.policy, observations, slots, observation_radius, inserts, generator))
+        if not len(sets[-1][1]):
+            raise NotEnoughSelfStepsError("the observations have no step in which the other agent is out of view")
+    return fit_probe(sets[0], sets[1], _check_alphas(alphas), folds, seed)
+
+
+Samples = tuple[FloatArray, FloatArray, NDArray[np.int64]]
+
+
+def fit_probe(fit: Samples, score: Samples, alphas: Sequence[float], folds: int, seed: int) -> dict[str, float]:
+    """Fit the ridge probe on ``fit`` (alpha by ``folds``-fold CV over its groups) and score it on ``score``.
+
+    The chance reference runs the same procedure on fit targets shuffled by a permutation seeded with ``seed``,
+    scored against the true targets of the score set.
+
+    :param fit: ``(features, targets, groups)`` of the fit set (``inserted_activations``).
+    :param score: the same for the score set.
+    :param alphas: candidate ridge penalties.
+    :param folds: cross-validation folds.
+    :param seed: seed of the shuffled reference.
+    :return: ``r2`` (score set), ``r2_fit`` (fit set), ``r2_shuffled`` (chance reference, score set),
+        ``alpha`` (selected penalty), ``fit_samples`` and ``score_samples``.
+    """
+    (fit_x, fit_y, fit_groups), (score_x, score_y, _) = fit, score
+    candidates = _check_alphas(alphas)
     with_self_steps = len(np.unique(fit_groups))
     if len(candidates) > 1 and with_self_steps < folds:
         raise NotEnoughSelfStepsError(f"only {with_self_steps} fit episodes have a self step (folds={folds})")
     alpha = select_alpha(fit_x, fit_y, candidates, fit_groups, folds)
     probe = fit_ridge(fit_x, fit_y, alpha)
-    shuffled = fit_y[np.random.default_rng(fit_seed).permutation(len(fit_y))]
+    shuffled = fit_y[np.random.default_rng(seed).permutation(len(fit_y))]
     chance = fit_ridge(fit_x, shuffled, select_alpha(fit_x, shuffled, candidates, fit_groups, folds))
     return {
         "r2": r2_score(score_y, probe.predict(score_x)),

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from agents.policy import SOO_TARGETS, SOOActorCriticPolicy, SOOTarget
 from agents.soo.distances import pairwise_mse
 from agents.soo.pairs import OtherSlots, PairOptions, other_copies, self_mask
+from envs.layout import ObsLayout
 from envs.validation import check_choice, check_int
 
 FloatArray = NDArray[np.float64]
@@ -78,6 +79,38 @@ def soo_values(
     if distances:
         values[mask.numpy()] = np.concatenate(distances)
     return values.reshape(blue_obs.shape[:2])
+
+
+def mean_soo_value(
+    policy: SOOActorCriticPolicy,
+    observations: NDArray[np.float32],
+    layout: ObsLayout,
+    observation_radius: float,
+    measure: SOOMeasure | None = None,
+    inserts: int = 10,
+    seed: int = 0,
+) -> float:
+    """The SOO value of a policy on recorded observations of any environment: the mean SOO distance over their
+    self steps (``soo_values``); NaN if the other agent is never out of view.
+
+    :param policy: the agent's policy.
+    :param observations: ``(T, N, obs_dim)`` observations (e.g. ``envs.shared_vec_env.record_observations``).
+    :param layout: the learner's observation layout (its ``other`` is the agent inserted).
+    :param observation_radius: the learner's radius (the insertion disk's unless ``measure.options.radius`` is set).
+    :param measure: target, layers and pair options (``None``: the defaults).
+    :param inserts: K, other-observations per self step.
+    :param seed: seed of the inserted positions.
+    """
+    values = soo_values(
+        policy,
+        observations,
+        OtherSlots.from_layout(layout),
+        observation_radius,
+        measure or SOOMeasure(),
+        inserts,
+        th.Generator().manual_seed(seed),
+    )
+    return EpisodeSOO.from_steps(values).value()
 
 
 @dataclass(frozen=True)

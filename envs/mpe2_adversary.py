@@ -1,0 +1,153 @@
+"""MPE2's ``simple_adversary_v3`` as a physical-deception world: reward modes, a per-episode deception outcome, a
+scripted adversary, and the radius that gives the good agents "self" observations.
+
+In ``simple_adversary_v3`` the good agents know the goal landmark and the adversary does not; MPE2's good-agent
+reward already pays for keeping the adversary away from the goal (the *deceptive* mode). The *honest* mode is
+the same reward without that term. ``make_simple_adversary`` builds the world from these pieces; MPE2 is an
+optional extra (``pip install -e ".[mpe2]"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pettingzoo import ParallelEnv
+from pettingzoo.utils.wrappers import BaseParallelWrapper
+
+from envs.layout import ObsLayout
+from envs.mpe2 import mpe2_layouts
+from envs.observation_radius import ObservationRadius
+from envs.scripted import BatchPolicy, to_discrete
+from envs.validation import check_choice
+
+ADVERSARY = "adversary_0"
+GOOD_AGENTS: tuple[str, str] = ("agent_0", "agent_1")
+"""The learners of ``N=2`` (MPE2 ties the landmarks to N: ``N=1`` has no fake landmark)."""
+RewardMode = Literal["deceptive", "honest"]
+REWARD_MODES: tuple[str, ...] = ("deceptive", "honest")
+OUTCOME_KEYS: tuple[str, ...] = ("adversary_at_fake", "adversary_goal_distance", "good_goal_distance")
+
+
+class AdversaryTask(BaseParallelWrapper[str, Any, Any]):
+    """Reward mode and per-episode outcome of a ``simple_adversary_v3`` parallel env.
+
+    Every step's infos carry ``honest_reward`` (the reward under the honest mode, whatever the mode: the honest
+    return of any agent). At the last step of an episode, every agent's info also carries ``adversary_at_fake``
+    (the adversary ends nearer a fake landmark than the goal: the deception outcome), ``adversary_goal_distance``
+    and ``good_goal_distance`` (the nearest good agent's).
+
+    :param env: MPE2's ``simple_adversary_v3.parallel_env(...)``.
+    :param reward_mode: ``deceptive`` (MPE2's good-agent reward, ``-min good distance + adversary distance`` to
+        the goal) or ``honest`` (without the adversary term: ``-min good distance``).
+    """
+
+    def __init__(self, env: ParallelEnv[str, Any, Any], reward_mode: RewardMode = "deceptive") -> None:
+        super().__init__(env)
+        check_choice("reward_mode", reward_mode, REWARD_MODES)
+        if env.unwrapped.metadata.get("name") != "simple_adversary_v3":
+            raise ValueError(f"AdversaryTask wraps simple_adversary_v3, got {env.unwrapped.metadata.get('name')!r}")
+        self.reward_mode = reward_mode
+
+    def step(self, actions: dict[str, Any]) -> tuple[Any, dict[str, float], Any, Any, dict[str, dict[str, Any]]]:
+        observations, rewards, terminations, truncations, infos = self.env.step(actions)
+        world = self.env.unwrapped.world
+        goal = world.agents[0].goal_a.state.p_pos
+        adversaries = {agent.name: agent for agent in world.agents if agent.adversary}
+        adversary_term = sum(float(np.linalg.norm(a.state.p_pos - goal)) for a in adversaries.values())
+        honest = {name: r if name in adversaries else r - adversary_term for name, r in rewards.items()}
+        infos = {name: {**info, "honest_reward": honest[name]} for name, info in infos.items()}
+        if self.reward_mode == "honest":
+            rewards = honest
+        if not self.env.agents:
+            outcome = episode_outcome(world)
+            infos = {name: {**info, **outcome} for name, info in infos.items()}
+        return observations, rewards, terminations, truncations, infos
+
+
+def episode_outcome(world: Any) -> dict[str, Any]:
+    """The deception outcome of an MPE2 ``simple_adversary`` world's current state (``OUTCOME_KEYS``)."""
+    goal_landmark = world.agents[0].goal_a
+    adversary = next(agent for agent in world.agents if agent.adversary)
+    good = [agent for agent in world.agents if not agent.adversary]
+
+    def distance(agent: Any, landmark: Any) -> float:
+        return float(np.linalg.norm(agent.state.p_pos - landmark.state.p_pos))
+
+    to_goal = distance(adversary, goal_landmark)
+    to_fake = min(distance(adversary, landmark) for landmark in world.landmarks if landmark is not goal_landmark)
+    return {
+        "adversary_at_fake": to_fake < to_goal,
+        "adversary_goal_distance": to_goal,
+        "good_goal_distance": min(distance(agent, goal_landmark) for agent in good),
+    }
+
+
+def move_actions(direction: NDArray[np.float64], continuous: bool) -> NDArray[Any]:
+    """MPE2 actions moving along ``direction`` ``(N, 2)`` at full force (zero rows: no move).
+
+    Continuous: ``Box(0, 1, (5,))`` with force ``(a[2] - a[1], a[4] - a[3])``; discrete: the nearest of no-op,
+    left, right, down, up (``envs.scripted.to_discrete``).
+    """
+    norm = np.linalg.norm(direction, axis=1, keepdims=True)
+    unit = np.divide(direction, norm, out=np.zeros_like(direction), where=norm > 0)
+    if continuous:
+        actions = np.zeros((len(direction), 5), dtype=np.float32)
+        actions[:, 1], actions[:, 2] = np.maximum(-unit[:, 0], 0), np.maximum(unit[:, 0], 0)
+        actions[:, 3], actions[:, 4] = np.maximum(-unit[:, 1], 0), np.maximum(unit[:, 1], 0)
+        return actions
+    return to_discrete(unit)  # MPE2's discrete moves are the suite's (``envs.core.DISCRETE_MOVES``)
+
+
+def sees(obs: NDArray[np.float32], rel: slice, bit: slice | None) -> NDArray[np.bool_]:
+    """``(N,)``: whether the agent at ``rel`` is in view: its bit is 1 or, without one, its position is not 0."""
+    return obs[:, bit][:, 0] > 0.5 if bit is not None else (obs[:, rel] != 0).any(axis=1)
+
+
+def follower_policy(layout: ObsLayout, targets: Sequence[str], continuous: bool = True) -> BatchPolicy:
+    """A scripted MPE2 agent that moves towards the nearest target agent it sees, from its own observation only,
+    and stands still while it sees none (e.g. the adversary following the good agents).
+
+    :param layout: the follower's observation layout, with ``<target>_rel`` slots and, if declared,
+        ``<target>_visible`` bits (else a target is seen while its relative position is not 0).
+    :param targets: the agents it follows.
+    :param continuous: the env's action mode.
+    """
+    rel = [layout.slice(f"{target}_rel") for target in targets]
+    bits = [layout.slice(f"{target}_visible") if f"{target}_visible" in layout else None for target in targets]
+
+    def act(obs: NDArray[np.float32]) -> NDArray[Any]:
+        positions = np.stack([obs[:, where] for where in rel], axis=1).astype(np.float64)  # (N, k, 2)
+        seen = np.stack([sees(obs, where, bit) for where, bit in zip(rel, bits, strict=True)], axis=1)  # (N, k)
+        distances = np.where(seen, np.linalg.norm(positions, axis=2), np.inf)
+        nearest = positions[np.arange(len(obs)), np.argmin(distances, axis=1)]
+        return move_actions(np.where(seen.any(axis=1, keepdims=True), nearest, 0.0), continuous)
+
+    return act
+
+
+def make_simple_adversary(
+    radius: float = 0.5,
+    adversary_radius: float | None = 0.5,
+    reward_mode: RewardMode = "deceptive",
+    max_cycles: int = 50,
+    continuous_actions: bool = True,
+    **kwargs: Any,
+) -> ObservationRadius:
+    """``simple_adversary_v3`` (N=2) with a reward mode, the episode outcome and observation radii.
+
+    :param radius: the good agents' radius (their SOO "other" is ``ADVERSARY``).
+    :param adversary_radius: the adversary's radius (``None``: it sees the good agents everywhere).
+    :param reward_mode: ``deceptive`` or ``honest`` (``AdversaryTask``).
+    :param max_cycles: episode length.
+    :param continuous_actions: MPE2's action mode.
+    :param kwargs: more ``simple_adversary_v3.parallel_env`` arguments (e.g. ``render_mode``).
+    """
+    from mpe2 import simple_adversary_v3
+
+    env = simple_adversary_v3.parallel_env(N=2, max_cycles=max_cycles, continuous_actions=continuous_actions, **kwargs)
+    observers = [*GOOD_AGENTS, *([ADVERSARY] if adversary_radius is not None else [])]
+    radii = {**dict.fromkeys(GOOD_AGENTS, radius), **({ADVERSARY: adversary_radius} if adversary_radius else {})}
+    return ObservationRadius(AdversaryTask(env, reward_mode), mpe2_layouts(env, observers), radii)
