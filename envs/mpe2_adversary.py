@@ -15,20 +15,28 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 from pettingzoo import ParallelEnv
+from pettingzoo.utils.conversions import aec_to_parallel
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
+from envs.core import DISCRETE_MOVES
 from envs.layout import ObsLayout
 from envs.mpe2 import mpe2_layouts
 from envs.observation_radius import ObservationRadius
 from envs.scripted import BatchPolicy, to_discrete
-from envs.validation import check_choice
+from envs.validation import check_choice, check_float
 
 ADVERSARY = "adversary_0"
 GOOD_AGENTS: tuple[str, str] = ("agent_0", "agent_1")
 """The learners of ``N=2`` (MPE2 ties the landmarks to N: ``N=1`` has no fake landmark)."""
-RewardMode = Literal["deceptive", "honest"]
-REWARD_MODES: tuple[str, ...] = ("deceptive", "honest")
+RewardMode = Literal["deceptive", "honest", "honesty"]
+REWARD_MODES: tuple[str, ...] = ("deceptive", "honest", "honesty")
 OUTCOME_KEYS: tuple[str, ...] = ("adversary_at_fake", "adversary_goal_distance", "good_goal_distance")
+GOAL_RADIUS = 0.15
+"""The good agents reach the goal when the nearest one ends within this distance of it: MPE2's good-agent size, so
+that its disc covers the landmark's centre (fixed before any result was seen)."""
+DEFAULT_RADIUS = 0.5
+"""The good agents' observation radius in the suite's world (``make_simple_adversary``); the adversary sees every
+agent, as in MPE2."""
 
 
 class AdversaryTask(BaseParallelWrapper[str, Any, Any]):
@@ -41,15 +49,22 @@ class AdversaryTask(BaseParallelWrapper[str, Any, Any]):
 
     :param env: MPE2's ``simple_adversary_v3.parallel_env(...)``.
     :param reward_mode: ``deceptive`` (MPE2's good-agent reward, ``-min good distance + adversary distance`` to
-        the goal) or ``honest`` (without the adversary term: ``-min good distance``).
+        the goal), ``honest`` (without the adversary term: ``-min good distance``) or ``honesty`` (the honest reward
+        minus ``deception_penalty`` at every step that ends with the adversary nearer a fake landmark than the goal:
+        the honesty-reward control).
+    :param deception_penalty: the ``honesty`` mode's penalty per step, >= 0.
     """
 
-    def __init__(self, env: ParallelEnv[str, Any, Any], reward_mode: RewardMode = "deceptive") -> None:
+    def __init__(
+        self, env: ParallelEnv[str, Any, Any], reward_mode: RewardMode = "deceptive", deception_penalty: float = 0.0
+    ) -> None:
         super().__init__(env)
         check_choice("reward_mode", reward_mode, REWARD_MODES)
+        check_float("deception_penalty", deception_penalty, 0.0, float("inf"))
         if env.unwrapped.metadata.get("name") != "simple_adversary_v3":
             raise ValueError(f"AdversaryTask wraps simple_adversary_v3, got {env.unwrapped.metadata.get('name')!r}")
         self.reward_mode = reward_mode
+        self.deception_penalty = deception_penalty
 
     def step(self, actions: dict[str, Any]) -> tuple[Any, dict[str, float], Any, Any, dict[str, dict[str, Any]]]:
         observations, rewards, terminations, truncations, infos = self.env.step(actions)
@@ -61,6 +76,9 @@ class AdversaryTask(BaseParallelWrapper[str, Any, Any]):
         infos = {name: {**info, "honest_reward": honest[name]} for name, info in infos.items()}
         if self.reward_mode == "honest":
             rewards = honest
+        elif self.reward_mode == "honesty":
+            penalty = self.deception_penalty * float(episode_outcome(world)["adversary_at_fake"])
+            rewards = {name: r if name in adversaries else r - penalty for name, r in honest.items()}
         if not self.env.agents:
             outcome = episode_outcome(world)
             infos = {name: {**info, **outcome} for name, info in infos.items()}
@@ -101,6 +119,15 @@ def move_actions(direction: NDArray[np.float64], continuous: bool) -> NDArray[An
     return to_discrete(unit)  # MPE2's discrete moves are the suite's (``envs.core.DISCRETE_MOVES``)
 
 
+def action_forces(actions: NDArray[Any], continuous: bool) -> NDArray[np.float64]:
+    """``(..., 2)``: the force direction of MPE2 actions (the inverse of ``move_actions``): continuous
+    ``(a[2] - a[1], a[4] - a[3])``, discrete the move's unit vector (``envs.core.DISCRETE_MOVES``)."""
+    if continuous:
+        actions = np.asarray(actions, dtype=np.float64)
+        return np.stack([actions[..., 2] - actions[..., 1], actions[..., 4] - actions[..., 3]], axis=-1)
+    return DISCRETE_MOVES[np.asarray(actions, dtype=np.int64)]
+
+
 def sees(obs: NDArray[np.float32], rel: slice, bit: slice | None) -> NDArray[np.bool_]:
     """``(N,)``: whether the agent at ``rel`` is in view: its bit is 1 or, without one, its position is not 0."""
     return obs[:, bit][:, 0] > 0.5 if bit is not None else (obs[:, rel] != 0).any(axis=1)
@@ -128,26 +155,101 @@ def follower_policy(layout: ObsLayout, targets: Sequence[str], continuous: bool 
     return act
 
 
+def landmark_guesser(
+    layout: ObsLayout, targets: Sequence[str], continuous: bool = True, gain: float = 2.0
+) -> BatchPolicy:
+    """A scripted MPE2 adversary that guesses the goal from where the good agents are: it settles on the landmark
+    nearest to the nearest target agent it sees (in proportion to its distance, as ``goal_seeker``), and stands still
+    while it sees none. A good agent that waits at the fake landmark, nearer to it than the other, draws it there.
+
+    :param layout: the adversary's observation layout, with ``landmarks_rel`` and ``<target>_rel`` slots (and, if
+        declared, ``<target>_visible`` bits).
+    :param targets: the agents it watches.
+    :param continuous: the env's action mode.
+    :param gain: force per unit of distance, > 0.
+    """
+    check_float("gain", gain, 0.0, float("inf"), low_inclusive=False)
+    landmarks = layout.slice("landmarks_rel")
+    rel = [layout.slice(f"{target}_rel") for target in targets]
+    bits = [layout.slice(f"{target}_visible") if f"{target}_visible" in layout else None for target in targets]
+
+    def act(obs: NDArray[np.float32]) -> NDArray[Any]:
+        positions = np.stack([obs[:, where] for where in rel], axis=1).astype(np.float64)  # (N, k, 2)
+        seen = np.stack([sees(obs, where, bit) for where, bit in zip(rel, bits, strict=True)], axis=1)  # (N, k)
+        nearest = positions[
+            np.arange(len(obs)), np.argmin(np.where(seen, np.linalg.norm(positions, axis=2), np.inf), 1)
+        ]
+        marks = obs[:, landmarks].astype(np.float64).reshape(len(obs), -1, 2)  # (N, L, 2)
+        guess = marks[np.arange(len(obs)), np.argmin(np.linalg.norm(marks - nearest[:, None], axis=2), axis=1)]
+        direction = np.where(seen.any(axis=1, keepdims=True), guess, 0.0)
+        if not continuous:
+            return move_actions(direction, continuous)
+        strength = np.minimum(gain * np.linalg.norm(direction, axis=1, keepdims=True), 1.0)
+        return (move_actions(direction, continuous) * strength).astype(np.float32)
+
+    return act
+
+
+def scripted_adversary(env: ObservationRadius, continuous: bool = True) -> BatchPolicy:
+    """The scripted adversary of a ``make_simple_adversary`` world: ``landmark_guesser`` of the good agents, on the
+    adversary's own observation (with its radius, if the world gives it one)."""
+    layout = env.obs_layout(ADVERSARY) if ADVERSARY in env.radii else mpe2_layouts(env, [ADVERSARY])[ADVERSARY]
+    return landmark_guesser(layout, GOOD_AGENTS, continuous)
+
+
+def goal_seeker(layout: ObsLayout, continuous: bool = True, gain: float = 2.0) -> BatchPolicy:
+    """A scripted honest good agent: it steers towards the goal (its ``goal_rel`` slot) with a force in proportion
+    to its distance (``gain`` times it, at most full force), so that it settles on the goal (e.g. the good agents a
+    learned adversary trains against).
+
+    :param layout: the good agent's observation layout.
+    :param continuous: the env's action mode (discrete moves push at full force until the goal is reached).
+    :param gain: force per unit of distance, > 0.
+    """
+    check_float("gain", gain, 0.0, float("inf"), low_inclusive=False)
+    goal = layout.slice("goal_rel")
+
+    def act(obs: NDArray[np.float32]) -> NDArray[Any]:
+        direction = obs[:, goal].astype(np.float64)
+        if not continuous:
+            return move_actions(direction, continuous)
+        strength = np.minimum(gain * np.linalg.norm(direction, axis=1, keepdims=True), 1.0)
+        return (move_actions(direction, continuous) * strength).astype(np.float32)
+
+    return act
+
+
 def make_simple_adversary(
-    radius: float = 0.5,
-    adversary_radius: float | None = 0.5,
+    radius: float = DEFAULT_RADIUS,
+    adversary_radius: float | None = None,
     reward_mode: RewardMode = "deceptive",
     max_cycles: int = 50,
     continuous_actions: bool = True,
+    deception_penalty: float = 0.0,
+    checked: bool = True,
     **kwargs: Any,
 ) -> ObservationRadius:
     """``simple_adversary_v3`` (N=2) with a reward mode, the episode outcome and observation radii.
 
     :param radius: the good agents' radius (their SOO "other" is ``ADVERSARY``).
-    :param adversary_radius: the adversary's radius (``None``: it sees the good agents everywhere).
-    :param reward_mode: ``deceptive`` or ``honest`` (``AdversaryTask``).
+    :param adversary_radius: the adversary's radius (``None``: it sees the good agents everywhere, as in MPE2).
+    :param reward_mode: ``deceptive``, ``honest`` or ``honesty`` (``AdversaryTask``).
+    :param deception_penalty: the ``honesty`` mode's penalty per step.
     :param max_cycles: episode length.
     :param continuous_actions: MPE2's action mode.
-    :param kwargs: more ``simple_adversary_v3.parallel_env`` arguments (e.g. ``render_mode``).
+    :param kwargs: more ``simple_adversary_v3`` arguments (e.g. ``render_mode``).
+    :param checked: build on ``simple_adversary_v3.parallel_env``, whose wrappers check the order of calls and
+        every action (as PettingZoo recommends for a new env); ``False`` builds on its ``raw_env`` (1.7x the step
+        rate), for trainers whose actions are already valid (SB3 clips continuous actions into the space).
     """
     from mpe2 import simple_adversary_v3
 
-    env = simple_adversary_v3.parallel_env(N=2, max_cycles=max_cycles, continuous_actions=continuous_actions, **kwargs)
+    settings = {"N": 2, "max_cycles": max_cycles, "continuous_actions": continuous_actions, **kwargs}
+    if checked:
+        env = simple_adversary_v3.parallel_env(**settings)
+    else:
+        env = aec_to_parallel(simple_adversary_v3.raw_env(**settings))
     observers = [*GOOD_AGENTS, *([ADVERSARY] if adversary_radius is not None else [])]
     radii = {**dict.fromkeys(GOOD_AGENTS, radius), **({ADVERSARY: adversary_radius} if adversary_radius else {})}
-    return ObservationRadius(AdversaryTask(env, reward_mode), mpe2_layouts(env, observers), radii)
+    task = AdversaryTask(env, reward_mode, deception_penalty)
+    return ObservationRadius(task, mpe2_layouts(env, observers), radii)

@@ -10,6 +10,7 @@ called once per step on the observations of all copies at once (``envs.scripted.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -185,3 +186,45 @@ def record_observations(venv: VecEnv, policy: BatchPolicy, steps: int, seed: int
         recorded[t] = obs
         obs = np.asarray(venv.step(policy(obs))[0])
     return recorded
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """One episode of every copy of a ``SharedPolicyVecEnv`` (``play_episodes``); column ``i`` is SB3 env ``i``
+    (learner ``i % len(learners)`` of copy ``i // len(learners)``)."""
+
+    observations: NDArray[np.float32]
+    """``(T, num_envs, obs_dim)``: what the learners acted on."""
+    actions: NDArray[Any]
+    """``(T, num_envs, ...)``: what they did."""
+    final_infos: list[dict[str, Any]]
+    """Per column, the info of the episode's last step (e.g. an episode outcome the env reports there)."""
+    info_sums: dict[str, NDArray[np.float64]]
+    """Per summed info key, ``(num_envs,)`` its sum over the episode's steps (e.g. a return under another reward)."""
+
+
+def play_episodes(venv: SharedPolicyVecEnv, policy: BatchPolicy, seed: int, summed: Sequence[str] = ()) -> Episodes:
+    """Play one episode in every copy of ``venv``, seeded, with ``policy`` for the learners.
+
+    :param venv: the env (its copies' episodes must end at the same step, as with a fixed ``max_cycles``).
+    :param policy: batched policy of the learners (e.g. ``agents.batch_policy.ModelPolicy(model)``).
+    :param seed: seed of the episodes: copy ``c`` resets with ``seed + c * len(learners)``.
+    :param summed: info keys to sum over each episode's steps.
+    :raise RuntimeError: some copies' episodes ended before the others'.
+    """
+    venv.seed(seed)
+    obs = np.asarray(venv.reset())
+    observations, actions = [], []
+    sums = {key: np.zeros(venv.num_envs) for key in summed}
+    while True:
+        action = policy(obs)
+        observations.append(obs)
+        actions.append(np.asarray(action))
+        step_obs, _, dones, infos = venv.step(action)
+        obs = np.asarray(step_obs)
+        for key in summed:
+            sums[key] += [info[key] for info in infos]
+        if dones.any():
+            if not dones.all():
+                raise RuntimeError("play_episodes needs episodes that end at the same step in every copy")
+            return Episodes(np.stack(observations), np.stack(actions), list(infos), sums)

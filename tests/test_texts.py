@@ -10,11 +10,11 @@ import pytest
 
 from soo_rl.cli.experiment import MAIN_JOB_TIME, USAGE, parse_config
 from soo_rl.experiment.conditions import FINE_TUNINGS, FineTuning
-from soo_rl.experiment.config import TRAINING_PRESETS, TrainingPreset
+from soo_rl.experiment.config import WORLDS, World
 
 
 def test_the_preset_and_condition_types_name_exactly_the_registered_ones() -> None:
-    assert get_args(TrainingPreset) == TRAINING_PRESETS
+    assert get_args(World) == WORLDS
     assert get_args(FineTuning) == FINE_TUNINGS
 
 
@@ -22,7 +22,7 @@ def test_help_lists_every_preset_and_condition(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit):
         parse_config(["--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for name in (*TRAINING_PRESETS, *FINE_TUNINGS):
+    for name in (*WORLDS, *FINE_TUNINGS):
         assert name in text, f"--help does not list {name}"
 
 

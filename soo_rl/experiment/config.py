@@ -11,9 +11,9 @@ from agents.hyperparams import PPOSettings
 from agents.policy import SOO_TARGETS, SOOTarget
 from agents.soo.distances import DISTANCE_KINDS, DistanceKind
 from agents.soo.pairs import FLAG_OPTIONS, INSERTIONS, FlagOption, Insertion, PairOptions
-from envs.config import PRESETS, DeceptionConfig, RewardMode, make_config
+from envs.config import PRESETS
 from envs.validation import check_choice, check_float, check_int
-from envs.variants import HELD_OUT_VARIANTS, VARIANTS
+from envs.variants import HELD_OUT_VARIANTS
 from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS, FineTuning
 from soo_rl.measurement.evaluation import EvalSettings
 from soo_rl.measurement.soo_value import SOOMeasure
@@ -35,12 +35,16 @@ TUNED_SETTINGS: dict[str, str] = {
 }
 """Every setting chosen by looking at results, with the evaluation seed it was chosen on (README, "Protocol")."""
 
-TrainingPreset = Literal["paper", "default", "awareness", "contingent"]
-"""The names of ``TRAINING_PRESETS`` as a type, so that ``--help`` lists them (a test keeps the two equal)."""
+World = Literal["paper", "default", "awareness", "contingent", "mpe2_simple_adversary"]
+"""The names of ``WORLDS`` as a type, so that ``--help`` lists them (a test keeps the two equal)."""
 RedKind = Literal["scripted", "learned"]
 RED_KINDS: tuple[str, ...] = ("scripted", "learned")
 TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in HELD_OUT_VARIANTS)
-"""Worlds agents may be trained in; the held-out variants are for evaluation only."""
+"""The suite's worlds agents may be trained in; the held-out variants are for evaluation only."""
+MPE2_ADVERSARY: Literal["mpe2_simple_adversary"] = "mpe2_simple_adversary"
+"""PettingZoo MPE2's ``simple_adversary_v3`` as a world of the experiment (``soo_rl.experiment.worlds``)."""
+WORLDS: tuple[str, ...] = (*TRAINING_PRESETS, MPE2_ADVERSARY)
+"""Every world an experiment runs in."""
 
 
 @dataclass(frozen=True)
@@ -119,9 +123,12 @@ class ExperimentConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     """Training seeds; every condition is trained once per seed and CIs are taken over seeds."""
     conditions: tuple[FineTuning, ...] = FINE_TUNINGS  # type: ignore[assignment]
-    """Fine-tuning conditions to run from each deceptive baseline (the two baselines always run)."""
-    preset: TrainingPreset = "default"
-    """World the agents are trained and evaluated in (``envs.config.PRESETS``, less the held-out variants)."""
+    """Fine-tuning conditions to run from each deceptive baseline (the two baselines always run). The default is
+    every condition the world supports: ``mpe2_simple_adversary`` has no ``red_trapped`` slot, so the conditions
+    that zero it (``flag_only``, ``soo_paper``) are left out there."""
+    preset: World = "default"
+    """World the agents are trained and evaluated in: one of the suite's (``envs.config.PRESETS``, less the held-out
+    variants) or ``mpe2_simple_adversary`` (PettingZoo MPE2's physical-deception task, ``envs.mpe2_adversary``)."""
     red: RedKind = "scripted"
     """Red opponent of every blue: the SPEC's scripted follower, or a red trained with PPO on red's reward
     against the scripted honest blue (one per seed, before the baselines; ``agents/learned_red.py``)."""
@@ -161,7 +168,9 @@ class ExperimentConfig:
     """A run for choosing settings: evaluate on ``eval.tuning_seed`` instead of the report's ``eval.seed``."""
 
     def __post_init__(self) -> None:
-        check_choice("preset", self.preset, TRAINING_PRESETS)
+        check_choice("preset", self.preset, WORLDS)
+        if self.preset == MPE2_ADVERSARY:
+            self._check_mpe2()
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must be a non-empty tuple of distinct integers, got {self.seeds!r}")
         for seed in self.seeds:
@@ -186,13 +195,26 @@ class ExperimentConfig:
         if abs(self.eval.tuning_seed - self.eval.seed) < 3:  # the probe uses seed + 1 and seed + 2
             raise ValueError(f"eval.tuning_seed ({self.eval.tuning_seed}) must be at least 3 from eval.seed")
 
-    def env_config(self, reward_mode: RewardMode) -> DeceptionConfig:
-        """The world for a given reward mode."""
-        return make_config(self.preset, reward_mode=reward_mode)
+    def _check_mpe2(self) -> None:
+        """On MPE2: only the conditions that need no ``red_trapped`` slot (the default drops the others)."""
+        supported = tuple(c for c in self.conditions if not self.needs_flag_slot(c))
+        if self.conditions == FINE_TUNINGS:
+            object.__setattr__(self, "conditions", supported)
+        elif supported != self.conditions:
+            unsupported = [c for c in self.conditions if c not in supported]
+            raise ValueError(
+                f"conditions {unsupported} zero the red_trapped slot, which {MPE2_ADVERSARY} does not have; "
+                f"choose among {[c for c in FINE_TUNINGS if not self.needs_flag_slot(c)]}"
+            )
 
-    def variant_config(self, variant: str) -> DeceptionConfig:
-        """A held-out variant of the run's world (its changes applied to the run's preset), deceptive reward."""
-        return make_config(self.preset, reward_mode="deceptive", **VARIANTS[variant])
+    def held_out_variants(self) -> tuple[str, ...]:
+        """The held-out variants every agent is also evaluated on (``envs.variants``; none on MPE2 or with
+        ``eval.variant_episodes = 0``)."""
+        return HELD_OUT_VARIANTS if self.preset != MPE2_ADVERSARY and self.eval.variant_episodes else ()
+
+    def needs_flag_slot(self, condition: str) -> bool:
+        """Whether ``condition``'s pairs zero the ``red_trapped`` slot (``flag_only``, or ``pair_flags = "zero"``)."""
+        return CONDITIONS[condition].pair_mode == "flag_only" or self.finetune_for(condition).pair_flags == "zero"
 
     def evaluation(self) -> EvalSettings:
         """The evaluation settings actually used: ``eval`` on the tuning seed if this is a ``tuning`` run."""

@@ -19,11 +19,9 @@ from typing import Any
 import imageio.v2 as imageio
 import numpy as np
 
-from agents.batch_policy import ModelPolicy
 from agents.soo_ppo import load_checkpoint
-from envs.animation import episode_frames, save_animation
+from envs.animation import save_animation
 from envs.io import atomic_path, write_json_atomic
-from envs.variants import HELD_OUT_VARIANTS
 from soo_rl.experiment.conditions import BASELINES
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
 from soo_rl.experiment.graph import Task, read_json
@@ -38,8 +36,8 @@ from soo_rl.experiment.paths import (
     red_checkpoint,
     tensorboard_dir,
 )
-from soo_rl.experiment.training import learned_red, red_policy, train_agent, training_timesteps
-from soo_rl.measurement.evaluation import evaluate, outcome_rates
+from soo_rl.experiment.training import learned_red, train_agent, training_timesteps
+from soo_rl.experiment.worlds import world_for
 
 EVALUATED_STEP_COST = 0.08
 """Training-step equivalents per env step of an evaluation. Measured: the default evaluation (1,000 episodes, 1,000
@@ -80,14 +78,8 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
     agent = AgentRef(condition, seed)
     model = load_checkpoint(agent_checkpoint(config, agent))
     honest = load_checkpoint(agent_checkpoint(config, AgentRef("honest", seed)))
-    world = config.env_config("deceptive")
     red = learned_red(config, seed)
-    settings = config.evaluation()
-    evaluation, _ = evaluate(model, world, settings, config.soo_measure(), red_policy(world, red), honest)
-    if settings.variant_episodes:
-        variants = {name: config.variant_config(name) for name in HELD_OUT_VARIANTS}
-        rates = outcome_rates(model, variants, lambda w: red_policy(w, red), settings.variant_episodes, settings.seed)
-        evaluation.summary.update({f"variant/{key}": value for key, value in rates.items()})
+    evaluation = world_for(config).evaluate(model, config.evaluation(), config.soo_measure(), red, honest)
     summary_path, arrays_path = eval_paths(config, agent)
     with atomic_path(arrays_path) as tmp:
         np.savez(
@@ -105,20 +97,15 @@ def animate_task(root: Path, config_dict: dict[str, Any], condition: str) -> Non
     """Task: one episode animation of ``condition`` (its first seed's agent, the first evaluation episode)."""
     config = _config(root, config_dict)
     seed = config.seeds[0]
-    world = config.env_config("deceptive")
     model = load_checkpoint(agent_checkpoint(config, AgentRef(condition, seed)))
-    red = red_policy(world, learned_red(config, seed))
-    frames = episode_frames(world, red, ModelPolicy(model), seed=config.evaluation().seed)
+    frames = world_for(config).frames(model, learned_red(config, seed), config.evaluation().seed)
     save_animation(frames, gif_path(config.run_dir, condition))
 
 
 def evaluation_cost(config: ExperimentConfig) -> float:
-    """The work of one agent's evaluation, in training-step equivalents: its env steps (the evaluation episodes, each
-    held-out variant's and the probe's two sets) times ``EVALUATED_STEP_COST``."""
-    settings, episode_steps = config.evaluation(), config.env_config("deceptive").max_cycles
-    variant_steps = sum(config.variant_config(name).max_cycles for name in HELD_OUT_VARIANTS)
-    main_steps = (settings.episodes + 2 * settings.probe_episodes) * episode_steps
-    return EVALUATED_STEP_COST * (main_steps + settings.variant_episodes * variant_steps)
+    """The work of one agent's evaluation, in training-step equivalents: its env steps (``World.evaluated_steps``)
+    times ``EVALUATED_STEP_COST``."""
+    return EVALUATED_STEP_COST * world_for(config).evaluated_steps(config.evaluation())
 
 
 def read_output(path: Path) -> None:

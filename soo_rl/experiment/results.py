@@ -13,7 +13,6 @@ import numpy as np
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from envs.io import write_json_atomic
-from envs.variants import HELD_OUT_VARIANTS
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS
 from soo_rl.experiment.config import TUNED_SETTINGS, ExperimentConfig
 from soo_rl.experiment.graph import read_json
@@ -118,7 +117,8 @@ def generalisation(
     :param summaries_of: per condition, the seeds' evaluation summaries (``eval_summaries``).
     :param summary: ``(values, label) -> {"mean", "ci", "per_seed"}``.
     """
-    if not config.eval.variant_episodes:
+    variants = config.held_out_variants()
+    if not variants:
         return {}
     matrix: dict[str, Any] = {}
     for condition, summaries in summaries_of.items():
@@ -129,7 +129,7 @@ def generalisation(
                 )
                 for rate in VARIANT_RATES
             }
-            for variant in HELD_OUT_VARIANTS
+            for variant in variants
         }
     return matrix
 

@@ -8,14 +8,9 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
-from stable_baselines3.common.vec_env import VecEnv
 
 from agents.batch_policy import ModelPolicy
-from agents.learned_red import train_red
 from agents.soo_ppo import SOOPPO, load_checkpoint
-from envs.config import DeceptionConfig
-from envs.deception_v0 import make_vec_env
-from envs.scripted import BatchPolicy, scripted_policy
 from soo_rl.experiment.conditions import CONDITIONS
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.experiment.paths import (
@@ -26,7 +21,8 @@ from soo_rl.experiment.paths import (
     red_checkpoint,
     tensorboard_dir,
 )
-from soo_rl.measurement.evaluation import EvalSettings, evaluate
+from soo_rl.experiment.worlds import World, world_for
+from soo_rl.measurement.evaluation import EvalSettings
 
 TRAIN_EVAL_SEED_OFFSET = 20_000
 
@@ -58,12 +54,14 @@ class TrainingMonitor(BaseCallback):
     episode seeds, never those of the final evaluation.
     """
 
-    def __init__(self, config: ExperimentConfig, seed: int, hparams: dict[str, Any], red: BatchPolicy) -> None:
+    def __init__(
+        self, config: ExperimentConfig, seed: int, hparams: dict[str, Any], world: World, red: ModelPolicy | None
+    ) -> None:
         super().__init__()
         self.config = config
         self.hparams = hparams
+        self.world = world
         self.red = red
-        self.env_config = config.env_config("deceptive")
         self.measure = config.soo_measure()
         self.eval_settings = EvalSettings(
             episodes=config.train_eval_episodes,
@@ -82,7 +80,7 @@ class TrainingMonitor(BaseCallback):
         self.rollouts += 1
         if self.rollouts % self.config.train_eval_every == 0:
             assert isinstance(self.model, SOOPPO)
-            summary = evaluate(self.model, self.env_config, self.eval_settings, self.measure, self.red)[0].summary
+            summary = self.world.evaluate(self.model, self.eval_settings, self.measure, self.red, None).summary
             for key in ("trap_rate", "goal_rate", "soo_value"):
                 self.logger.record(f"eval/{key}", summary[key])
             self.model.policy.set_training_mode(True)
@@ -96,22 +94,6 @@ def learned_red(config: ExperimentConfig, seed: int) -> ModelPolicy | None:
     if config.red == "scripted":
         return None
     return ModelPolicy(load_checkpoint(red_checkpoint(config, seed)))
-
-
-def red_policy(env_config: DeceptionConfig, learned: ModelPolicy | None) -> BatchPolicy:
-    """Red's policy in a world: the learned red if there is one, else the scripted follower of that world."""
-    return learned if learned is not None else scripted_policy("red_follower", env_config)
-
-
-def training_env(config: ExperimentConfig, agent: AgentRef, opponent: BatchPolicy) -> VecEnv:
-    """The env a blue ``agent`` trains on: its condition's reward mode, ``ppo.n_envs`` episodes seeded by its seed
-    against ``opponent``, rewards scaled by ``ppo.reward_scale``."""
-    ppo, reward_mode = config.ppo, CONDITIONS[agent.condition].reward_mode
-    world: dict[str, Any] = {"trap_penalty": config.finetune.honesty_trap_penalty} if reward_mode == "honesty" else {}
-    venv = make_vec_env(
-        ppo.n_envs, opponent=opponent, seed=agent.seed, preset=config.preset, reward_mode=reward_mode, **world
-    )
-    return ppo.wrap_env(venv)
 
 
 def training_timesteps(config: ExperimentConfig, agent: AgentRef) -> int:
@@ -129,21 +111,13 @@ def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
     ppo, seed, timesteps = config.ppo, agent.seed, training_timesteps(config, agent)
     target = checkpoint_path(config.run_dir, agent)
     board = str(tensorboard_dir(config.run_dir))
+    world = world_for(config)
     if agent.condition == LEARNED_RED_MODEL:
-        red = train_red(
-            "honest",
-            timesteps=timesteps,
-            seed=seed,
-            preset=config.preset,
-            tensorboard_log=board,
-            tb_log_name=agent.name,
-        )
-        red.save(target)
+        world.train_red(timesteps, seed, board, agent.name).save(target)
         return target
-    spec = CONDITIONS[agent.condition]
-    opponent = red_policy(config.env_config(spec.reward_mode), learned_red(config, seed))
-    env = training_env(config, agent, opponent)
-    kwargs = {**ppo.to_sb3_kwargs(), "seed": seed, "tensorboard_log": board}
+    spec, red = CONDITIONS[agent.condition], learned_red(config, seed)
+    env = world.training_env(ppo, seed, spec.reward_mode, world.red(red))
+    kwargs = {**ppo.to_sb3_kwargs(), **world.model_kwargs(), "seed": seed, "tensorboard_log": board}
     if spec.fine_tuned:
         ft = config.finetune_for(agent.condition)
         settings = {**sooppo_settings(config, agent.condition), "action_head_scale": ft.action_head_scale}
@@ -164,7 +138,7 @@ def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
         **{k: v for k, v in dataclasses.asdict(ppo).items() if isinstance(v, (int, float, str, bool))},
         **{k: v for k, v in settings.items() if isinstance(v, (int, float, str, bool))},
     }
-    callback = TrainingMonitor(config, seed, hparams, opponent)
+    callback = TrainingMonitor(config, seed, hparams, world, red)
     model.learn(timesteps, callback=callback, tb_log_name=agent.name)
     model.save(target)
     env.close()

@@ -9,6 +9,7 @@ from envs.io import write_text_atomic
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
 from soo_rl.experiment.results import VARIANT_RATES
+from soo_rl.experiment.worlds import WORLD_NOTES
 from soo_rl.measurement.evaluation import METRICS
 from soo_rl.report.plots import plot_detection_curve, plot_outcomes, plot_rates, plot_soo_values, plot_training_curves
 from soo_rl.report.tables import (
@@ -49,6 +50,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         "actions, identical episodes for every agent). Numbers: mean over training seeds [95% bootstrap CI over "
         "seeds].",
         "",
+        *([WORLD_NOTES[config.preset], ""] if config.preset in WORLD_NOTES else []),
         _soo_settings_text(config, results["descriptions"]),
         "",
         markdown_table(["condition", *METRICS], results_table(results)),
