@@ -7,7 +7,7 @@ from typing import Any
 
 from envs.io import write_text_atomic
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS
-from soo_rl.experiment.config import ExperimentConfig, from_mapping
+from soo_rl.experiment.config import TRAINING_PRESETS, ExperimentConfig, from_mapping
 from soo_rl.experiment.results import VARIANT_RATES
 from soo_rl.experiment.worlds import WORLD_NOTES
 from soo_rl.measurement.evaluation import METRICS
@@ -231,7 +231,7 @@ def _protocol_text(results: dict[str, Any]) -> str:
 
 def _red_text(config: ExperimentConfig) -> str:
     if config.red == "scripted":
-        return "the scripted follower (SPEC section 2)"
+        return "the scripted follower (SPEC section 2)" if config.preset in TRAINING_PRESETS else "scripted"
     return (
         f"learned (PPO on red's reward against the scripted honest blue, {config.red_timesteps:,} steps, one per "
         "seed; every blue of that seed trains and is evaluated against it)"
