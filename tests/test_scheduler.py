@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from soo_rl.experiment.graph import Task
-from soo_rl.runner.scheduler import PRIOR_PACE, RUNNING_CAP, GraphResult, LocalBackend, Manifest, Progress, run_tasks
+from soo_rl.runner.scheduler import (
+    ORPHAN_CHECK_SECONDS,
+    PRIOR_PACE,
+    RUNNING_CAP,
+    GraphResult,
+    LocalBackend,
+    Manifest,
+    Progress,
+    run_tasks,
+)
 
 
 def write_value(root: Path, name: str, value: int) -> None:
@@ -145,3 +156,49 @@ def test_ray_backend_with_shared_storage_copies_outputs_into_the_run_directory(t
     finally:
         backend.close()
     assert result.ok and (root / "total").read_text() == "7" and (storage / "total").read_text() == "7"
+
+
+def record_pid_and_wait(root: Path, name: str) -> None:
+    """Job: write the worker's pid to ``name``, then run for a minute."""
+    (root / name).write_text(str(os.getpid()))
+    time.sleep(60)
+
+
+DRIVER = """
+import sys, time
+from pathlib import Path
+from soo_rl.experiment.graph import Task
+from soo_rl.runner.scheduler import LocalBackend
+from tests.test_scheduler import record_pid_and_wait
+backend = LocalBackend(Path(sys.argv[1]), 1)
+backend.submit(Task("pid", record_pid_and_wait, ("pid",)))
+time.sleep(120)
+"""
+
+
+def test_workers_end_when_the_driver_is_killed(tmp_path: Path) -> None:
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path)], cwd=Path(__file__).resolve().parents[1])
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "pid").is_file() or not (tmp_path / "pid").read_text():
+            assert time.monotonic() < deadline, "the worker never started"
+            time.sleep(0.2)
+        worker = int((tmp_path / "pid").read_text())
+        os.kill(worker, 0)  # alive
+        driver.kill()  # no chance to stop its pool
+        driver.wait()
+        deadline = time.monotonic() + 10 * ORPHAN_CHECK_SECONDS
+        while pid_alive(worker):
+            assert time.monotonic() < deadline, "the worker outlived its driver"
+            time.sleep(0.1)
+    finally:
+        driver.kill()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (and is not a zombie)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import glob
 import multiprocessing as mp
+import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -43,6 +45,22 @@ def execute(fn: Callable[..., None], root: Path, args: tuple[Any, ...]) -> float
     return time.perf_counter() - start
 
 
+ORPHAN_CHECK_SECONDS = 1.0
+"""How often a pool worker checks that the process that started it is still alive."""
+
+
+def exit_with_parent(parent: int) -> None:
+    """Pool worker initializer: end this worker once ``parent`` (the driver) is gone, even if the driver was killed
+    without a chance to stop its pool (otherwise its workers would train on, unseen, until their task ends)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 Outcome = float | BaseException
 """What a finished task gave back: its run time in seconds, or the error it raised."""
 
@@ -64,7 +82,8 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """A pool of ``workers`` spawned processes on this machine, one torch thread each.
+    """A pool of ``workers`` spawned processes on this machine, one torch thread each; a worker ends itself when the
+    driver process is gone (``exit_with_parent``).
 
     A worker that dies (killed, out of memory) breaks the whole pool: the tasks running at that
     moment fail (and are retried by the scheduler) and a fresh pool takes the next tasks.
@@ -78,7 +97,8 @@ class LocalBackend:
         self._born: dict[Future[float], int] = {}
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.capacity, mp_context=mp.get_context("spawn"))
+        context = mp.get_context("spawn")
+        return ProcessPoolExecutor(self.capacity, context, initializer=exit_with_parent, initargs=(os.getpid(),))
 
     def submit(self, task: Task) -> Future[float]:
         future = self._pool.submit(execute, task.fn, self.root, task.args)
