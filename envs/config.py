@@ -144,7 +144,7 @@ def check_fields(fields: dict[str, Any]) -> None:
 def make_config(preset: str = "default", **overrides: Any) -> DeceptionConfig:
     """Build a validated config from a named preset plus keyword overrides.
 
-    :param preset: one of ``PRESETS``: ``"paper"``, ``"default"``, ``"awareness"`` or a held-out variant.
+    :param preset: a name in ``PRESETS``: a training world or a held-out variant (``envs.variants``).
     :param overrides: any ``DeceptionConfig`` field.
     """
     if preset not in PRESETS:

@@ -5,7 +5,7 @@
 - ``env(**kwargs)``: the AEC env with PettingZoo's standard checking wrappers;
 - ``make_vec_env(num_envs, learner, opponent, seed, **kwargs)``: an SB3 ``VecEnv`` for one team.
 
-Keyword arguments: ``preset`` (``"default"``, ``"paper"``, ``"awareness"`` or a held-out variant such as
+Keyword arguments: ``preset`` (a name in ``envs.config.PRESETS``: a training world or a held-out variant such as
 ``"far_red"``, see ``envs.variants``), ``render_mode`` and any field of ``envs.config.DeceptionConfig`` (e.g.
 ``max_cycles``, ``blue_radius``, ``reward_mode``).
 """

@@ -59,8 +59,7 @@ def initial_state_from_options(options: dict[str, Any] | None, config: Deception
 class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
     """Red/blue physical deception as a PettingZoo parallel environment.
 
-    :param preset: a name in ``envs.config.PRESETS``: ``"default"``, ``"paper"``, ``"awareness"`` or a held-out
-        variant (``envs.variants``).
+    :param preset: a name in ``envs.config.PRESETS``: a training world or a held-out variant (``envs.variants``).
     :param render_mode: ``None``, ``"human"`` or ``"rgb_array"``.
     :param overrides: any ``envs.config.DeceptionConfig`` field.
 

@@ -170,8 +170,7 @@ def make_vec_env(
         (``red_follower``, ``honest``, ``deceptive``) or ``None`` for the default (the scripted red
         follower against a learning blue, the honest scripted blue against a learning red).
     :param seed: seed of the episodes' initial states (SB3's ``model.set_random_seed`` re-seeds).
-    :param preset: a name in ``envs.config.PRESETS`` (``"default"``, ``"paper"``, ``"awareness"`` or a held-out
-        variant, ``envs.variants``).
+    :param preset: a name in ``envs.config.PRESETS``: a training world or a held-out variant (``envs.variants``).
     :param render_mode: ``None``, ``"human"`` or ``"rgb_array"``.
     :param monitor: wrap in ``VecMonitor`` (episode returns and outcomes for SB3's logger).
     :param env_kwargs: any ``envs.config.DeceptionConfig`` field.

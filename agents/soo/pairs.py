@@ -40,7 +40,7 @@ class PairOptions:
     """How the other copy of a self observation is built.
 
     The defaults follow SPEC section 3; the authors' code differs in each (the ``paper`` bundle of
-    ``soo_rl.experiment.config.SOO_BUNDLES``).
+    ``soo_rl.experiment.conditions.SOO_BUNDLES``).
     """
 
     flags: FlagOption = "keep"
