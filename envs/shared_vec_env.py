@@ -20,6 +20,7 @@ from pettingzoo import ParallelEnv
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
+from envs.layout import ObsLayout
 from envs.scripted import BatchPolicy
 from envs.validation import check_int
 
@@ -37,6 +38,9 @@ class SharedPolicyVecEnv(VecEnv):
     :param learners: the agents that share the learning policy; their observation and action spaces must be
         equal.
     :param policies: a batched policy for every other agent, called on ``(copies, obs_dim)`` observations.
+    :param agent_indicator: append a one-hot of the learner's index to its observation (as SuperSuit's
+        ``agent_indicator_v0``), so that the shared policy can give the learners different roles; the layout of the
+        result is ``indicated_layout(layout, len(learners))``.
     """
 
     def __init__(
@@ -45,6 +49,7 @@ class SharedPolicyVecEnv(VecEnv):
         copies: int,
         learners: Sequence[str],
         policies: Mapping[str, BatchPolicy] | None = None,
+        agent_indicator: bool = False,
     ) -> None:
         check_int("copies", copies, 1)
         self.envs = [env_fn() for _ in range(copies)]
@@ -72,6 +77,12 @@ class SharedPolicyVecEnv(VecEnv):
                 )
         self._observations: list[dict[str, Any]] = [{} for _ in range(copies)]
         self._actions: np.ndarray | None = None
+        self._indicators = np.eye(len(self.learners), dtype=np.float32) if agent_indicator else None
+        if self._indicators is not None:
+            assert isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 1
+            low = np.concatenate([observation_space.low, np.zeros(len(self.learners), observation_space.dtype)])
+            high = np.concatenate([observation_space.high, np.ones(len(self.learners), observation_space.dtype)])
+            observation_space = gym.spaces.Box(low, high, dtype=observation_space.dtype)
         super().__init__(copies * len(self.learners), observation_space, action_space)
 
     # ------------------------------------------------------------- SB3 API
@@ -112,7 +123,7 @@ class SharedPolicyVecEnv(VecEnv):
                     )
                 if ended:
                     dones[i] = True
-                    infos[i]["terminal_observation"] = observations[learner]
+                    infos[i]["terminal_observation"] = self._indicated(observations[learner], j)
                     infos[i]["TimeLimit.truncated"] = bool(truncations[learner] and not terminations[learner])
             if ended:
                 self._observations[copy], _ = env.reset()
@@ -148,8 +159,18 @@ class SharedPolicyVecEnv(VecEnv):
         return self.envs[index // len(self.learners)]
 
     def _learner_obs(self) -> np.ndarray:
-        rows = [observations[learner] for observations in self._observations for learner in self.learners]
+        rows = [
+            self._indicated(observations[learner], j)
+            for observations in self._observations
+            for j, learner in enumerate(self.learners)
+        ]
         return np.stack(rows).astype(self.observation_space.dtype, copy=False)
+
+    def _indicated(self, observation: np.ndarray, learner: int) -> np.ndarray:
+        """A learner's observation, with its one-hot index appended if the env has ``agent_indicator``."""
+        if self._indicators is None:
+            return observation
+        return np.concatenate([observation, self._indicators[learner].astype(observation.dtype)])
 
     def _joint_actions(self, actions: np.ndarray) -> list[dict[str, Any]]:
         """Every copy's action dict: the learners' from ``actions``, the others' from their batched policies."""
@@ -165,6 +186,14 @@ class SharedPolicyVecEnv(VecEnv):
                 for row, copy in enumerate(live):
                     joint[copy][agent] = chosen[row]
         return joint
+
+
+def indicated_layout(layout: ObsLayout, learners: int) -> ObsLayout:
+    """The learners' layout in a ``SharedPolicyVecEnv`` with ``agent_indicator``: ``layout`` followed by a
+    ``learner_index`` slot, ``learners`` wide."""
+    slots: dict[str, slice | int] = {name: layout.slice(name) for name in layout.names if not name.startswith("_")}
+    slots["learner_index"] = slice(layout.size, layout.size + learners)
+    return ObsLayout.from_slots(layout.size + learners, slots, other=layout.other)
 
 
 def record_observations(venv: VecEnv, policy: BatchPolicy, steps: int, seed: int | None = None) -> NDArray[np.float32]:

@@ -23,7 +23,7 @@ from envs.mpe2_adversary import (
     move_actions,
     scripted_adversary,
 )
-from envs.shared_vec_env import SharedPolicyVecEnv, play_episodes
+from envs.shared_vec_env import SharedPolicyVecEnv, indicated_layout, play_episodes
 
 pytest.importorskip("mpe2", reason="MPE2 is an optional extra (pip install -e '.[mpe2]')")
 
@@ -209,3 +209,24 @@ def test_the_landmark_guesser_heads_for_the_landmark_of_the_nearest_agent_it_see
     np.testing.assert_allclose(actions[:3], [[0, 0, 1, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 0, 0]])
     np.testing.assert_allclose(actions[3], [0, 0, 0.1, 0, 0], atol=1e-6)
     np.testing.assert_array_equal(landmark_guesser(layout, ["agent_0", "agent_1"], continuous=False)(obs), [2, 1, 0, 2])
+
+
+def test_the_agent_indicator_appends_each_learners_one_hot_index() -> None:
+    make = partial(make_simple_adversary, max_cycles=3)
+    env = make()
+    layout = env.shared_obs_layout(GOOD_AGENTS, ADVERSARY)
+    plain = SharedPolicyVecEnv(make, 2, GOOD_AGENTS, {ADVERSARY: scripted_adversary(env)})
+    indicated = SharedPolicyVecEnv(make, 2, GOOD_AGENTS, {ADVERSARY: scripted_adversary(env)}, agent_indicator=True)
+    assert indicated.observation_space.shape == (layout.size + 2,)
+    for venv in (plain, indicated):
+        venv.seed(4)
+    first, second = plain.reset(), indicated.reset()
+    np.testing.assert_array_equal(second[:, : layout.size], first)
+    np.testing.assert_array_equal(second[:, layout.size :], [[1, 0], [0, 1], [1, 0], [0, 1]])
+    actions = np.zeros((4, 5), dtype=np.float32)
+    for _ in range(3):
+        infos = indicated.step(actions)[3]
+    np.testing.assert_array_equal(infos[1]["terminal_observation"][layout.size :], [0, 1])
+    wider = indicated_layout(layout, 2)
+    assert wider.size == layout.size + 2 and wider.slice("learner_index") == slice(layout.size, layout.size + 2)
+    assert wider.slice("adversary_0_rel") == layout.slice("adversary_0_rel") and wider.other == layout.other
