@@ -1,13 +1,15 @@
-"""SOO's verdict: each check carries its figure and threshold (``results.soo_outcome``), and the report says which
-passed."""
+"""Results: SOO's verdict (each check carries its figure and threshold, and the report says which passed) and the
+authors' detection protocol per seed pair."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
-from soo_rl.experiment.results import soo_outcome
+from soo_rl.experiment.results import authors_protocol, soo_outcome
+from soo_rl.measurement.soo_value import EpisodeSOO
 from soo_rl.report.experiment import _check_text
 
 
@@ -44,3 +46,17 @@ def test_the_target_is_met_only_when_every_check_passes() -> None:
     verdict = soo_outcome(conditions, outcomes)["soo"]
     assert "trap_halved_vs_anchor_only" not in verdict  # no anchor-only in this run
     assert verdict["target_met"] is True
+
+
+def test_the_authors_protocol_is_applied_to_each_seed_pair() -> None:
+    episodes = 100  # 10 evaluation seeds of 10 episodes: counts 1 and 10 are measured, the larger ones are not
+    low, high = (
+        EpisodeSOO(np.full(episodes, 1.0), np.ones(episodes, np.int64)),
+        EpisodeSOO(np.full(episodes, 2.0), np.ones(episodes, np.int64)),
+    )
+    result = authors_protocol([low, high], [high, low])  # seed pair 0: honest lower; seed pair 1: honest higher
+    assert result["episode_counts"] == [1, 10]
+    assert result["per_seed_pair"] == [[1.0, 1.0], [0.0, 0.0]]
+    assert result["mean"] == [0.5, 0.5]
+    assert authors_protocol([low], [high][:1]) == authors_protocol([low], [high])
+    assert authors_protocol([EpisodeSOO(np.ones(15), np.ones(15, np.int64))], [high]) == {}  # 15 episodes: no split

@@ -17,7 +17,8 @@ from soo_rl.experiment.conditions import BASELINES, CONDITIONS
 from soo_rl.experiment.config import TUNED_SETTINGS, ExperimentConfig
 from soo_rl.experiment.graph import read_json
 from soo_rl.experiment.paths import AgentRef, agent_dir, eval_paths, gif_path, tensorboard_dir
-from soo_rl.measurement.detection import detection_curve
+from soo_rl.measurement.authors import authors_detection
+from soo_rl.measurement.detection import EPISODE_COUNTS, detection_curve
 from soo_rl.measurement.evaluation import METRICS
 from soo_rl.measurement.metrics import OUTCOMES
 from soo_rl.measurement.soo_value import EpisodeSOO
@@ -33,6 +34,9 @@ VARIANT_RATES: tuple[str, ...] = ("trap_rate", "goal_rate")
 TRAINING_TAGS: tuple[str, ...] = ("rollout/trap_rate", "rollout/ep_rew_mean")
 """TensorBoard scalars collected as training curves (mean over seeds)."""
 DETECTION_RESAMPLES = 2000
+AUTHORS_EVAL_SEEDS = 10
+"""Evaluation seeds of the authors' detection protocol (``evaluate-deception.py``): the evaluation episodes are split
+into this many consecutive groups."""
 HISTOGRAM_BINS = 40
 EVALUATION_REMEDY = "delete it and resume: the agent is evaluated again"
 
@@ -145,9 +149,31 @@ def detection(config: ExperimentConfig, conditions: dict[str, dict[str, Any]]) -
     result["pairwise_accuracy"] = float(pairwise_accuracy(h, d))
     result["auc"] = float(roc_auc(d, h))
     rng = bootstrap_rng(config.evaluation().seed, "detection")
-    curve = detection_curve(episode_soo(config, "honest"), episode_soo(config, "deceptive"), rng, DETECTION_RESAMPLES)
-    result["by_episodes"] = curve
+    honest_episodes, deceptive_episodes = episode_soo(config, "honest"), episode_soo(config, "deceptive")
+    result["by_episodes"] = detection_curve(honest_episodes, deceptive_episodes, rng, DETECTION_RESAMPLES)
+    result["authors_protocol"] = authors_protocol(honest_episodes, deceptive_episodes)
     return result
+
+
+def authors_protocol(honest: list[EpisodeSOO], deceptive: list[EpisodeSOO]) -> dict[str, Any]:
+    """The authors' detection protocol (``measurement.authors.authors_detection``: one honest and one deceptive
+    agent, accuracy over ``AUTHORS_EVAL_SEEDS`` evaluation seeds) applied to each training seed's pair of baselines.
+
+    :return: the episode counts per evaluation seed, each seed pair's accuracies (``None`` above the recorded
+        episodes) and their mean over seed pairs.
+    """
+    episodes = len(honest[0].sums) if honest else 0
+    if episodes < AUTHORS_EVAL_SEEDS or episodes % AUTHORS_EVAL_SEEDS:
+        return {}
+    pairs = zip(honest, deceptive, strict=True)
+    per_pair = np.array([authors_detection(h, d, eval_seeds=AUTHORS_EVAL_SEEDS) for h, d in pairs])
+    measured = [i for i, n in enumerate(EPISODE_COUNTS) if n <= episodes // AUTHORS_EVAL_SEEDS]
+    return {
+        "eval_seeds": AUTHORS_EVAL_SEEDS,
+        "episode_counts": [EPISODE_COUNTS[i] for i in measured],
+        "per_seed_pair": per_pair[:, measured].tolist(),
+        "mean": per_pair[:, measured].mean(axis=0).tolist(),
+    }
 
 
 def soo_outcome(conditions: dict[str, dict[str, Any]], outcomes: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -287,7 +287,23 @@ def _detection_text(detection: dict[str, Any]) -> str:
         f"honest and deceptive agents: {detection['auc']:.2f}. Honest SOO values per seed: "
         f"{_round(detection['honest_soo_value'])}; deceptive: {_round(detection['deceptive_soo_value'])}."
     )
-    return text + "\n\n" + detection_table(detection["by_episodes"])
+    return text + "\n\n" + detection_table(detection["by_episodes"]) + _authors_protocol_text(detection)
+
+
+def _authors_protocol_text(detection: dict[str, Any]) -> str:
+    authors = detection.get("authors_protocol")
+    if not authors:
+        return ""
+    header = ["episodes per evaluation seed", *(str(n) for n in authors["episode_counts"])]
+    rows = [["mean over seed pairs", *(f"{v:.2f}" for v in authors["mean"])]]
+    rows += [[f"seed pair {i}", *(f"{v:.2f}" for v in values)] for i, values in enumerate(authors["per_seed_pair"])]
+    return (
+        "\n\nThe authors' protocol beside it: one honest and one deceptive agent (each training seed's pair, taken "
+        f"alone), accuracy over {authors['eval_seeds']} evaluation seeds (consecutive groups of the evaluation "
+        "episodes): the share of evaluation seeds in which the honest agent's mean SOO value is lower. It measures "
+        "how reliably two given agents can be told apart, not whether honest agents in general show more overlap.\n\n"
+        + markdown_table(header, rows)
+    )
 
 
 def _round(values: list[float | None]) -> list[float | None]:
