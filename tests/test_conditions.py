@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from envs.config import make_config
 from soo_rl.experiment.conditions import BASELINE_SETTINGS, BASELINES, CONDITIONS, FINE_TUNINGS
 from soo_rl.experiment.config import ExperimentConfig, FineTuneSettings
 from soo_rl.experiment.paths import (
@@ -19,7 +20,8 @@ from soo_rl.experiment.paths import (
 )
 from soo_rl.experiment.pipeline import experiment_tasks
 from soo_rl.experiment.sweep import SweepConfig, cells
-from soo_rl.experiment.training import red_policy, sooppo_settings, training_env
+from soo_rl.experiment.training import sooppo_settings
+from soo_rl.experiment.worlds import world_for
 
 
 def test_the_table_says_what_each_condition_is() -> None:
@@ -120,7 +122,10 @@ def test_unknown_pair_options_are_rejected_by_name(field: str) -> None:
 @pytest.mark.parametrize("condition", list(CONDITIONS))
 def test_each_condition_trains_on_its_reward(condition: str) -> None:
     config = ExperimentConfig()
-    env = training_env(config, AgentRef(condition, 0), red_policy(config.env_config("honest"), None))
-    world = env.get_attr("config")[0]
-    assert world.reward_mode == CONDITIONS[condition].reward_mode and world == config.env_config(world.reward_mode)
+    world = world_for(config)
+    reward_mode = CONDITIONS[condition].reward_mode
+    env = world.training_env(config.ppo, 0, reward_mode, world.red(None))
+    trained_in = env.get_attr("config")[0]
+    penalty = {"trap_penalty": config.finetune.honesty_trap_penalty} if reward_mode == "honesty" else {}
+    assert trained_in == make_config(config.preset, reward_mode=reward_mode, **penalty)
     env.close()
