@@ -189,7 +189,7 @@ def flag_rows(cls: type, prefix: str, skip: tuple[str, ...] = ()) -> list[list[A
 def cli(command: str | None) -> str:
     """Flags of ``train/ppo_soo.py`` (``experiment``) or of ``train/sweep.py`` (``sweep``)."""
     from soo_rl.experiment.config import ExperimentConfig
-    from soo_rl.experiment.sweep import SweepConfig
+    from soo_rl.experiment.sweep import SWEEP_RECIPES, SweepConfig
 
     assert command in ("experiment", "sweep"), "cli needs a command: <!-- generated:cli:experiment -->"
     if command == "experiment":
@@ -199,7 +199,8 @@ def cli(command: str | None) -> str:
         rows = [*flag_rows(SweepConfig, "", skip=("base",)), ["`--base.*`", "", base]]
     rows += [["`--config FILE.toml`", "", "defaults from a TOML file; flags override it"]]
     if command == "sweep":
-        rows.append(["`--recipe NAME`", "", "start from a named sweep (`detection`)"])
+        recipes = ", ".join(f"`{name}`" for name in SWEEP_RECIPES)
+        rows.append(["`--recipe NAME`", "", f"start from a named sweep ({recipes})"])
     return table(["flag", "default", "meaning"], rows)
 
 
@@ -219,6 +220,14 @@ def main_job_time(_: str | None) -> str:
     )
 
 
+def answers(_: str | None) -> str:
+    """The README's table of answers per world, its links made relative to ``docs/`` (the README is the one copy)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Did SOO reduce deception?", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.strip().splitlines() if line.startswith("|")]
+    return "\n".join(rows).replace("](docs/", "](")
+
+
 GENERATORS: dict[str, Callable[[str | None], str]] = {
     "presets": presets,
     "settings": settings,
@@ -231,6 +240,7 @@ GENERATORS: dict[str, Callable[[str | None], str]] = {
     "cli": cli,
     "tuned": tuned,
     "main-job-time": main_job_time,
+    "answers": answers,
 }
 """Marker name -> function of the marker's argument returning a markdown table."""
 

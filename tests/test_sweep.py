@@ -105,10 +105,10 @@ def test_grid_values_parse_as_json_or_strings() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"grid": ("seeds=0,1",)}, "grid key 'seeds' cannot be swept"),
+        ({"grid": ("seeds=0,1",)}, "grid entry 'seeds=0,1': key 'seeds' cannot be swept"),
         ({"grid": ("finetune.soo_coef",)}, "must look like KEY=V1,V2"),
         ({"grid": ("finetune.soo_coef=1,1",)}, "repeats a value"),
-        ({"grid": ("finetune.soo_coef=1,-2",)}, "grid cell soo_coef=-2: finetune.soo_coef must be"),
+        ({"grid": ("finetune.soo_coef=1,-2",)}, "cell soo_coef=-2: finetune.soo_coef must be"),
         ({"grid": ("finetune.soo_coeff=1",)}, "unknown setting(s) ['finetune.soo_coeff']"),
         ({"workers": 0}, "workers must be an integer >= 1"),
         ({"storage": Path("/shared")}, "storage is only used with --ray"),

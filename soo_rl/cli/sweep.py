@@ -28,15 +28,20 @@ USAGE = """Sweep the experiment over a grid of settings and seeds, on all local 
 
     python train/sweep.py --grid finetune.soo_coef=0.3,1,3 --base.seeds 0 1 2
     python train/sweep.py --grid finetune.soo_distance=mse,log_mse preset=default,paper --workers 8
+    python train/sweep.py --settings "finetune.soo_coef=0.1" "finetune.soo_distance=mse;finetune.soo_coef=1"
     python train/sweep.py --recipe detection                     # the paper-scale detection study
+    python train/sweep.py --recipe soo-tuning                    # SOO's settings tuned in contingent
     python train/sweep.py --grid finetune.soo_coef=1,3 --ray auto --storage /shared/sweeps
-    python train/sweep.py --config sweep.toml                   # [base] table, grid list or [grid.*] tables
+    python train/sweep.py --config sweep.toml                   # [base] table, grid, settings list or tables
 
-`--recipe NAME` starts from a named sweep (`detection`: 100 seed pairs of honest and deceptive
-baselines, SOO value on up to 1,500 evaluation episodes each). Re-running a sweep skips the jobs
-it already finished (see `manifest.json` in the sweep directory) and retries the failed ones; a job
-whose outputs changed since the manifest recorded them runs again. `--rebuild-manifest` rebuilds a
-damaged manifest by re-verifying every existing output.
+`--settings` lists cells one by one (keys an entry leaves out keep the base's value); with `--grid`
+too, every listed cell runs at every grid combination. `--recipe NAME` starts from a named sweep
+(`detection`: 100 seed pairs of honest and deceptive baselines, SOO value on up to 1,500 evaluation
+episodes each; `soo-tuning`: SOO's settings tuned in `contingent` on the tuning seed, with the setting
+chosen by the rule fixed in advance). Re-running a sweep skips the jobs it already finished (see
+`manifest.json` in the sweep directory) and retries the failed ones; a job whose outputs changed since
+the manifest recorded them runs again. `--rebuild-manifest` rebuilds a damaged manifest by re-verifying
+every existing output.
 """
 
 

@@ -1,9 +1,10 @@
 """Sweeps: a grid of settings x seeds x conditions, every cell one run of the experiment's jobs.
 
-Cells that differ only in what the baselines do not depend on (fine-tuning and evaluation
-settings) share their baselines, trained once under ``baselines/<hash>/``; each cell's run lives
-under ``cells/<name>/`` with its own report, and the sweep's report sits at the top. Every job is a
-task of one graph (``soo_rl.experiment.graph``), run by ``soo_rl.runner`` on a local process pool or on Ray.
+A sweep's cells are every combination of its ``grid`` values, or its ``settings`` listed one cell each (crossed
+with the grid if both are given). Cells that differ only in what the baselines do not depend on (fine-tuning and
+evaluation settings) share their baselines, trained once under ``baselines/<hash>/``; each cell's run lives under
+``cells/<name>/`` with its own report, and the sweep's report sits at the top. Every job is a task of one graph
+(``soo_rl.experiment.graph``), run by ``soo_rl.runner`` on a local process pool or on Ray.
 """
 
 from __future__ import annotations
@@ -39,6 +40,53 @@ SWEEP_RECIPES: dict[str, dict[str, Any]] = {
             "gifs": False,
         },
     },
+    # SOO's best shot where its premise holds (issue 19, SPEC section 4): SOO's settings tuned in `contingent` on the
+    # tuning seed, 3 seeds per setting, beside the random-pair control at its matched weight (to be re-matched to the
+    # chosen setting); the sweep report applies the selection rule fixed in advance (``report.sweep.select_setting``).
+    # The baselines are the contingent ones of the results page (4M steps each), shared by every cell. The centre (the
+    # base's ``finetune``) is plain MSE at weight 1 on both layers, 500k steps: today's setting (log_mse at weight 1,
+    # which made blue blind to red) but for the distance, whose log makes the gradient grow as 1/mse until the two
+    # activations coincide. Around it:
+    # - distance x weight, 8 cells: mse and log_mse each at 0.01, 0.1, 1 and 10 (3 decades; log_mse at 1 re-measures
+    #   today's setting on the tuning seed);
+    # - stop-gradient (only the other branch moves) at the centre, at the weaker 0.1 and with log_mse at 1;
+    # - one layer instead of both: the first [0] or the last [1];
+    # - shorter budgets, 100k and 250k steps, and log_mse at 1 for 100k (stopped before it collapses the activations).
+    # Every entry names its distance and weight, so every cell's name does.
+    "soo-tuning": {
+        "sweep_dir": "runs/soo-tuning",
+        "base": {
+            "preset": "contingent",
+            "ppo": {"total_timesteps": 4_000_000},
+            "honest_timesteps": 4_000_000,
+            "tuning": True,
+            "seeds": [0, 1, 2],
+            "conditions": ["soo", "random_pairs_matched"],
+            "finetune": {
+                "soo_distance": "mse",
+                "soo_coef": 1.0,
+                "soo_stop_gradient": False,
+                "soo_layers": None,
+                "timesteps": 500_000,
+            },
+            "gifs": False,
+        },
+        "settings": [
+            *(
+                f"finetune.soo_distance={distance};finetune.soo_coef={coef}"
+                for distance in ("mse", "log_mse")
+                for coef in (0.01, 0.1, 1, 10)
+            ),
+            "finetune.soo_distance=mse;finetune.soo_coef=1;finetune.soo_stop_gradient=true",
+            "finetune.soo_distance=mse;finetune.soo_coef=0.1;finetune.soo_stop_gradient=true",
+            "finetune.soo_distance=log_mse;finetune.soo_coef=1;finetune.soo_stop_gradient=true",
+            "finetune.soo_distance=mse;finetune.soo_coef=1;finetune.soo_layers=[0]",
+            "finetune.soo_distance=mse;finetune.soo_coef=1;finetune.soo_layers=[1]",
+            "finetune.soo_distance=mse;finetune.soo_coef=1;finetune.timesteps=100000",
+            "finetune.soo_distance=mse;finetune.soo_coef=1;finetune.timesteps=250000",
+            "finetune.soo_distance=log_mse;finetune.soo_coef=1;finetune.timesteps=100000",
+        ],
+    },
 }
 
 
@@ -51,6 +99,10 @@ class SweepConfig:
     grid: tuple[str, ...] = ()
     """Swept settings, each ``KEY=V1,V2,...`` with KEY as in the TOML config (``finetune.soo_coef=0.3,1,3``,
     ``finetune.soo_layers=[0],[1]``, ``preset=default,paper``); the cells are every combination."""
+    settings: tuple[str, ...] = ()
+    """Listed cells, each ``KEY=V;KEY=V`` with keys and values as in ``grid``
+    (``finetune.soo_distance=mse;finetune.soo_coef=0.1``); a key an entry leaves out keeps the base's value. With
+    ``grid`` too, every listed cell runs at every combination of the grid."""
     base: ExperimentConfig = field(default_factory=lambda: ExperimentConfig(gifs=False))
     """Settings shared by every cell (seeds, conditions, budgets; ``--base.quick`` for tiny budgets)."""
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
@@ -75,29 +127,43 @@ class SweepConfig:
             raise ValueError("base.baselines_from cannot be used in a sweep: the sweep trains and shares its baselines")
         if self.base.rebuild_manifest:
             raise ValueError("use --rebuild-manifest, not base.rebuild_manifest: a sweep has one manifest")
-        parse_grid(self.grid)
+        both = {key for key, _ in parse_grid(self.grid)} & set(listed_keys(self))
+        if both:
+            raise ValueError(f"{sorted(both)} both in grid and in settings: give each key in one of them")
 
     def fingerprint(self) -> dict[str, Any]:
         """What defines the sweep's results (not where or how fast it runs)."""
-        return {"grid": list(self.grid), "base": self.base.to_dict()}
+        return {"grid": list(self.grid), "settings": list(self.settings), "base": self.base.to_dict()}
+
+
+def _assignment(text: str, where: str, form: str) -> tuple[str, list[Any]]:
+    """``KEY=V1,V2`` as ``(key, values)``, the key checked as sweepable; values are JSON (numbers, ``true``,
+    ``[0,1]``, ``null``) or plain strings.
+
+    :param text: a grid entry, or one ``KEY=V`` of a listed setting.
+    :param where: names the entry in errors (``grid entry 'KEY=...'``).
+    :param form: the entry's expected form, for errors.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    group = key.split(".")[0]
+    if not sep or not raw.strip():
+        raise ValueError(f"{where} must look like {form}")
+    if not (key in SWEEPABLE_TOP_LEVEL or (group in GROUPS and key.count(".") == 1)):
+        allowed = [*SWEEPABLE_TOP_LEVEL, *(f"{g}.<field>" for g in GROUPS)]
+        raise ValueError(f"{where}: key {key!r} cannot be swept; allowed: {allowed}")
+    try:
+        values = json.loads(f"[{raw}]")
+    except json.JSONDecodeError:
+        values = [v.strip() for v in raw.split(",")]
+    return key, values
 
 
 def parse_grid(grid: tuple[str, ...]) -> list[tuple[str, list[Any]]]:
     """``KEY=V1,V2`` entries as ``(key, values)``; values are JSON (numbers, ``true``, ``[0,1]``) or plain strings."""
     parsed = []
-    allowed = [*SWEEPABLE_TOP_LEVEL, *(f"{g}.<field>" for g in GROUPS)]
     for entry in grid:
-        key, sep, raw = entry.partition("=")
-        key = key.strip()
-        group = key.split(".")[0]
-        if not sep or not raw.strip():
-            raise ValueError(f"grid entry {entry!r} must look like KEY=V1,V2,...")
-        if not (key in SWEEPABLE_TOP_LEVEL or (group in GROUPS and key.count(".") == 1)):
-            raise ValueError(f"grid key {key!r} cannot be swept; allowed: {allowed}")
-        try:
-            values = json.loads(f"[{raw}]")
-        except json.JSONDecodeError:
-            values = [v.strip() for v in raw.split(",")]
+        key, values = _assignment(entry, f"grid entry {entry!r}", "KEY=V1,V2,...")
         if len(set(map(json.dumps, values))) != len(values):
             raise ValueError(f"grid entry {entry!r} repeats a value")
         parsed.append((key, values))
@@ -107,12 +173,51 @@ def parse_grid(grid: tuple[str, ...]) -> list[tuple[str, list[Any]]]:
     return parsed
 
 
+def parse_listed(settings: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Listed cells, each ``KEY=V;KEY=V``, as ``{key: value}`` (keys and values as in ``parse_grid``; an empty entry
+    is the base itself)."""
+    parsed: list[dict[str, Any]] = []
+    for entry in settings:
+        where = f"listed setting {entry!r}"
+        cell: dict[str, Any] = {}
+        for part in entry.split(";") if entry.strip() else []:
+            key, values = _assignment(part, where, "KEY=V;KEY=V")
+            if len(values) != 1:
+                raise ValueError(f"{where} gives {key} {len(values)} values; list one cell per entry")
+            if key in cell:
+                raise ValueError(f"{where} sets {key} twice")
+            cell[key] = values[0]
+        if cell in parsed:
+            raise ValueError(f"{where} repeats an earlier entry")
+        parsed.append(cell)
+    return parsed
+
+
+def listed_keys(sweep: SweepConfig) -> list[str]:
+    """The keys set by the sweep's listed settings, in order of first appearance."""
+    return list(dict.fromkeys(key for cell in parse_listed(sweep.settings) for key in cell))
+
+
+def setting_value(config: ExperimentConfig, key: str) -> Any:
+    """The value of a sweepable ``key`` (``finetune.soo_coef``) in ``config``, as JSON (a tuple as a list).
+
+    :param config: the experiment's settings.
+    :param key: a grid or listed-setting key.
+    """
+    value: Any = config.to_dict()
+    for part in key.split("."):
+        value = value[part]
+    return value
+
+
 @dataclass(frozen=True)
 class Cell:
-    """One combination of the grid: its name, its swept settings and its run (paths relative to the sweep)."""
+    """One cell of the sweep: its name, its swept settings and its run (paths relative to the sweep)."""
 
     name: str
     settings: dict[str, Any]
+    """Every swept key's value in this cell: its listed setting's (the base's for a key the entry leaves out), then
+    its grid values."""
     config: ExperimentConfig
 
 
@@ -128,20 +233,32 @@ def _nested(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def cells(sweep: SweepConfig) -> list[Cell]:
-    """Every cell of the grid, resolved (``--base.quick`` applied), with directories relative to the sweep."""
+    """Every cell of the sweep (each listed setting at every combination of the grid), resolved (``--base.quick``
+    applied), with directories relative to the sweep. A cell is named by the values its listed setting and the grid
+    give (``soo_distance=mse,soo_coef=0.1``; ``base`` if none).
+
+    :raise ValueError: a cell's settings are invalid, or two cells are the same run.
+    """
     grid = parse_grid(sweep.grid)
-    short = [key.split(".")[-1] for key, _ in grid]
-    labels = short if len(set(short)) == len(short) else [key for key, _ in grid]
-    result = []
-    for values in itertools.product(*(values for _, values in grid)):
-        settings = {key: value for (key, _), value in zip(grid, values, strict=True)}
-        name = ",".join(f"{label}={_label(v)}" for label, v in zip(labels, values, strict=True)) or "base"
+    listed = parse_listed(sweep.settings) or [{}]
+    keys = [*listed_keys(sweep), *(key for key, _ in grid)]
+    short = [key.split(".")[-1] for key in keys]
+    labels = dict(zip(keys, short if len(set(short)) == len(short) else keys, strict=True))
+    result: list[Cell] = []
+    runs: dict[ExperimentConfig, str] = {}
+    for entry, values in itertools.product(listed, itertools.product(*(values for _, values in grid))):
+        chosen = {**entry, **{key: value for (key, _), value in zip(grid, values, strict=True)}}
+        name = ",".join(f"{labels[key]}={_label(value)}" for key, value in chosen.items()) or "base"
         try:
-            config = from_mapping(_nested(settings), sweep.base).resolved()
+            config = from_mapping(_nested(chosen), sweep.base)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"grid cell {name}: {error}") from None
+            raise ValueError(f"cell {name}: {error}") from None
+        if config in runs:
+            raise ValueError(f"cells {runs[config]} and {name} are the same run")
+        runs[config] = name
+        settings = {key: setting_value(config, key) for key in keys}
         config = dataclasses.replace(
-            config,
+            config.resolved(),
             run_dir=Path("cells") / name,
             baselines_from=Path("baselines") / baseline_fingerprint(config),
             resume=True,
@@ -187,7 +304,9 @@ def unfinished_cells(cell_tasks: dict[str, list[Task]], bad: set[str]) -> dict[s
 
 def sweep_from_mapping(data: dict[str, Any], base: SweepConfig | None = None) -> SweepConfig:
     """A sweep from a (TOML or recipe) mapping: top-level sweep settings, a ``[base]`` table of experiment
-    settings, and ``grid`` as a list of ``KEY=V1,V2`` strings or a table of lists (``[grid.finetune]``)."""
+    settings, ``grid`` as a list of ``KEY=V1,V2`` strings or a table of lists (``[grid.finetune]``), and
+    ``settings`` as a list of ``KEY=V;KEY=V`` strings or of tables (``[[settings]]`` with ``finetune.soo_coef = 0.1``).
+    """
     base = base or SweepConfig()
     reject_unknown(data, SweepConfig, label="sweep setting")
     changes: dict[str, Any] = {}
@@ -196,6 +315,10 @@ def sweep_from_mapping(data: dict[str, Any], base: SweepConfig | None = None) ->
             changes[key] = from_mapping(value, base.base)
         elif key == "grid":
             changes[key] = tuple(value) if isinstance(value, list) else tuple(_grid_entries(value))
+        elif key == "settings":
+            if not isinstance(value, list):
+                raise ValueError(f"settings must be a list of KEY=V;KEY=V strings or of tables, got {value!r}")
+            changes[key] = tuple(entry if isinstance(entry, str) else _listed_entry(entry) for entry in value)
         elif key in ("sweep_dir", "storage"):
             changes[key] = None if value is None else Path(value)
         else:
@@ -203,11 +326,20 @@ def sweep_from_mapping(data: dict[str, Any], base: SweepConfig | None = None) ->
     return dataclasses.replace(base, **changes)
 
 
-def _grid_entries(table: dict[str, Any], prefix: str = "") -> list[str]:
-    entries = []
+def _flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested tables as ``(dotted key, value)`` pairs."""
+    pairs = []
     for key, value in table.items():
         if isinstance(value, dict):
-            entries += _grid_entries(value, f"{prefix}{key}.")
+            pairs += _flatten(value, f"{prefix}{key}.")
         else:
-            entries.append(f"{prefix}{key}=" + ",".join(json.dumps(v) for v in value))
-    return entries
+            pairs.append((f"{prefix}{key}", value))
+    return pairs
+
+
+def _grid_entries(table: dict[str, Any]) -> list[str]:
+    return [f"{key}=" + ",".join(json.dumps(v) for v in values) for key, values in _flatten(table)]
+
+
+def _listed_entry(table: dict[str, Any]) -> str:
+    return ";".join(f"{key}={json.dumps(value)}" for key, value in _flatten(table))
