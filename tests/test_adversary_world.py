@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from soo_rl.measurement.soo_value import SOOMeasure
 pytest.importorskip("mpe2", reason="MPE2 is an optional extra (pip install -e '.[mpe2]')")
 
 from soo_rl.experiment.worlds import AdversaryWorld
+
+SCRIPT = Path(__file__).resolve().parents[1] / "train" / "ppo_soo.py"
 
 
 def test_the_default_conditions_are_those_the_world_supports() -> None:
@@ -93,12 +97,11 @@ def test_evaluation_needs_the_layout_saved_with_the_model() -> None:
 
 
 def test_a_quick_run_on_mpe2(tmp_path: Path) -> None:
-    from tests.test_experiment import run_script
-
     run_dir = tmp_path / "run"
     args = ["--quick", "--preset", MPE2_ADVERSARY, "--seeds", "0", "1", "--conditions", "soo", "honesty_reward"]
     args += ["--red", "learned"]  # the adversary: trained per seed, then frozen
-    done = run_script(*args, "--eval.episodes", "20", "--eval.probe-episodes", "10", "--run-dir", str(run_dir))
+    args += ["--eval.episodes", "20", "--eval.probe-episodes", "10", "--run-dir", str(run_dir)]
+    done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((run_dir / "results.json").read_text())
     assert list(results["conditions"]) == ["honest", "deceptive", "soo", "honesty_reward"]
