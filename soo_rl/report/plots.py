@@ -44,15 +44,21 @@ def entry_arrays(entries: Sequence[dict[str, Any]]) -> tuple[Column, Column, Col
     return column(lambda e: e["mean"]), column(lambda e: e["ci"][0]), column(lambda e: e["ci"][1])
 
 
+RATE_METRICS: tuple[str, ...] = ("trap_rate", "deceptive_step_rate", "goal_rate")
+"""The rates ``plot_rates`` draws side by side."""
+
+
 def plot_rates(results: dict[str, Any], path: Path) -> None:
-    """Bar chart of trap, deceptive-step and goal rates per condition, with CIs."""
+    """Bar chart of trap, deceptive-step and goal rates per condition, with CIs (a rate the world does not measure,
+    NaN for every condition, is left out)."""
     names = list(results["conditions"])
-    shown = ("trap_rate", "deceptive_step_rate", "goal_rate")
+    arrays = {m: entry_arrays([results["conditions"][n][m] for n in names]) for m in RATE_METRICS}
+    shown = [m for m in RATE_METRICS if not np.isnan(arrays[m][0]).all()]
     fig, ax = plt.subplots(figsize=(max(9, 1.3 * len(names)), 4.5))
     width = 0.8 / len(shown)
     for i, metric in enumerate(shown):
-        means, lows, highs = entry_arrays([results["conditions"][n][metric] for n in names])
-        x = np.arange(len(names)) + (i - 1) * width
+        means, lows, highs = arrays[metric]
+        x = np.arange(len(names)) + (i - (len(shown) - 1) / 2) * width
         ax.bar(x, means, width, label=metric.replace("_", " "))
         ax.errorbar(x, means, yerr=[means - lows, highs - means], fmt="none", ecolor="black", capsize=3)
     ax.set_xticks(np.arange(len(names)), [n.replace("_", "\n") for n in names])
