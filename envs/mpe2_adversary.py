@@ -142,17 +142,40 @@ def follower_policy(layout: ObsLayout, targets: Sequence[str], continuous: bool 
     :param targets: the agents it follows.
     :param continuous: the env's action mode.
     """
-    rel = [layout.slice(f"{target}_rel") for target in targets]
-    bits = [layout.slice(f"{target}_visible") if f"{target}_visible" in layout else None for target in targets]
+    slots = target_slots(layout, targets)
 
     def act(obs: NDArray[np.float32]) -> NDArray[Any]:
-        positions = np.stack([obs[:, where] for where in rel], axis=1).astype(np.float64)  # (N, k, 2)
-        seen = np.stack([sees(obs, where, bit) for where, bit in zip(rel, bits, strict=True)], axis=1)  # (N, k)
-        distances = np.where(seen, np.linalg.norm(positions, axis=2), np.inf)
-        nearest = positions[np.arange(len(obs)), np.argmin(distances, axis=1)]
-        return move_actions(np.where(seen.any(axis=1, keepdims=True), nearest, 0.0), continuous)
+        nearest, any_seen = nearest_seen(obs, slots)
+        return move_actions(np.where(any_seen, nearest, 0.0), continuous)
 
     return act
+
+
+TargetSlots = list[tuple[slice, slice | None]]
+
+
+def target_slots(layout: ObsLayout, targets: Sequence[str]) -> TargetSlots:
+    """Each target's ``<target>_rel`` slot and its ``<target>_visible`` bit (``None`` if not declared)."""
+    return [
+        (layout.slice(f"{t}_rel"), layout.slice(f"{t}_visible") if f"{t}_visible" in layout else None) for t in targets
+    ]
+
+
+def nearest_seen(obs: NDArray[np.float32], slots: TargetSlots) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """``(N, 2)`` relative position of the nearest target in view (``sees``), and ``(N, 1)`` whether any is."""
+    positions = np.stack([obs[:, rel] for rel, _ in slots], axis=1).astype(np.float64)  # (N, k, 2)
+    seen = np.stack([sees(obs, rel, bit) for rel, bit in slots], axis=1)  # (N, k)
+    nearest = positions[np.arange(len(obs)), np.argmin(np.where(seen, np.linalg.norm(positions, axis=2), np.inf), 1)]
+    return nearest, np.asarray(seen.any(axis=1, keepdims=True))
+
+
+def steer(direction: NDArray[np.float64], continuous: bool, gain: float) -> NDArray[Any]:
+    """MPE2 actions towards ``direction`` ``(N, 2)``: continuous with a force of ``gain`` times its length (at most
+    full force), so that an agent settles on its target; discrete moves at full force (``move_actions``)."""
+    if not continuous:
+        return move_actions(direction, continuous)
+    strength = np.minimum(gain * np.linalg.norm(direction, axis=1, keepdims=True), 1.0)
+    return (move_actions(direction, continuous) * strength).astype(np.float32)
 
 
 def landmark_guesser(
@@ -170,22 +193,13 @@ def landmark_guesser(
     """
     check_float("gain", gain, 0.0, float("inf"), low_inclusive=False)
     landmarks = layout.slice("landmarks_rel")
-    rel = [layout.slice(f"{target}_rel") for target in targets]
-    bits = [layout.slice(f"{target}_visible") if f"{target}_visible" in layout else None for target in targets]
+    slots = target_slots(layout, targets)
 
     def act(obs: NDArray[np.float32]) -> NDArray[Any]:
-        positions = np.stack([obs[:, where] for where in rel], axis=1).astype(np.float64)  # (N, k, 2)
-        seen = np.stack([sees(obs, where, bit) for where, bit in zip(rel, bits, strict=True)], axis=1)  # (N, k)
-        nearest = positions[
-            np.arange(len(obs)), np.argmin(np.where(seen, np.linalg.norm(positions, axis=2), np.inf), 1)
-        ]
+        nearest, any_seen = nearest_seen(obs, slots)
         marks = obs[:, landmarks].astype(np.float64).reshape(len(obs), -1, 2)  # (N, L, 2)
         guess = marks[np.arange(len(obs)), np.argmin(np.linalg.norm(marks - nearest[:, None], axis=2), axis=1)]
-        direction = np.where(seen.any(axis=1, keepdims=True), guess, 0.0)
-        if not continuous:
-            return move_actions(direction, continuous)
-        strength = np.minimum(gain * np.linalg.norm(direction, axis=1, keepdims=True), 1.0)
-        return (move_actions(direction, continuous) * strength).astype(np.float32)
+        return steer(np.where(any_seen, guess, 0.0), continuous, gain)
 
     return act
 
@@ -210,11 +224,7 @@ def goal_seeker(layout: ObsLayout, continuous: bool = True, gain: float = 2.0) -
     goal = layout.slice("goal_rel")
 
     def act(obs: NDArray[np.float32]) -> NDArray[Any]:
-        direction = obs[:, goal].astype(np.float64)
-        if not continuous:
-            return move_actions(direction, continuous)
-        strength = np.minimum(gain * np.linalg.norm(direction, axis=1, keepdims=True), 1.0)
-        return (move_actions(direction, continuous) * strength).astype(np.float32)
+        return steer(obs[:, goal].astype(np.float64), continuous, gain)
 
     return act
 

@@ -14,7 +14,7 @@ import pytest
 from agents.hyperparams import PPOSettings
 from agents.soo_ppo import SOOPPO
 from envs.layout import ObsLayout
-from envs.mpe2_adversary import GOAL_RADIUS, goal_seeker, move_actions
+from envs.mpe2_adversary import GOAL_RADIUS, goal_seeker, steer
 from envs.scripted import BatchPolicy
 from soo_rl.experiment.conditions import FINE_TUNINGS
 from soo_rl.experiment.config import MPE2_ADVERSARY, ExperimentConfig
@@ -47,9 +47,7 @@ def to_first_landmark(layout: ObsLayout) -> BatchPolicy:
     where = layout.slice("landmarks_rel")
 
     def act(obs: np.ndarray) -> np.ndarray:
-        target = obs[:, where][:, :2].astype(np.float64)
-        strength = np.minimum(2.0 * np.linalg.norm(target, axis=1, keepdims=True), 1.0)
-        return (move_actions(target, continuous=True) * strength).astype(np.float32)
+        return np.asarray(steer(obs[:, where][:, :2].astype(np.float64), continuous=True, gain=2.0))
 
     return act
 

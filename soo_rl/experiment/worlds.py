@@ -92,7 +92,7 @@ class SuiteWorld:
         self.config = make_config(preset, reward_mode="deceptive")
 
     def red(self, learned: ModelPolicy | None) -> BatchPolicy:
-        return learned if learned is not None else self.scripted_red(self.config)
+        return self._red_in(learned, self.config)
 
     @staticmethod
     def scripted_red(config: DeceptionConfig) -> BatchPolicy:
