@@ -6,13 +6,15 @@ Measured in one process, with the project's default PPO settings (``agents.hyper
 (b) the same with the SOO loss and the KL anchor on (a fine-tuning run);
 (b') the same with the SOO loss on the ``actions`` target (the authors' choice);
 (c) vanilla stable-baselines3 ``PPO`` on PettingZoo's MPE2 ``simple_adversary_v3`` through
-    SuperSuit (parameter sharing over its 3 agents; about the same number of agent copies).
+    SuperSuit (parameter sharing over its 3 agents; about the same number of agent copies);
+(d) (a) with a red that learns alongside blue (``agents.co_learning.new_co_learning_red``) instead of the
+    scripted red follower.
 
 The cases are timed in interleaved repeats (a, b, b', c, a, b, ...), so that the machine's slow and fast
 spells fall on every case alike; each rate is total steps over total seconds across the repeats.
 
 Goals: (a) at least 2x (c); SOO + KL costs at most 10% (time per step of (b) over (a) <= 1.10);
-(b') no slower than (b).
+(b') no slower than (b); a co-learning baseline costs at most 1.6x a scripted-red one ((d) over (a)).
 Run: ``python bench/ppo_throughput.py`` (``--repeats``, ``--rollouts``).
 """
 
@@ -28,12 +30,15 @@ from typing import Any
 import torch as th
 from stable_baselines3 import PPO
 
+from agents.co_learning import new_co_learning_red
 from agents.hyperparams import PPOSettings
 from agents.soo_ppo import SOOPPO
 from envs.deception_v0 import make_vec_env
 
 SOO_COST_GOAL = 1.10
 """Largest allowed ratio of SOO + KL's time per step to plain PPO's."""
+CO_LEARNING_COST_GOAL = 1.6
+"""Largest allowed ratio of a co-learning baseline's time per step to a scripted-red baseline's."""
 
 
 def timed_learn(model: Any, rollouts: int) -> float:
@@ -67,8 +72,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         reference = Path(tmp) / "reference.zip"
 
-        def our_env() -> Any:
-            return settings.wrap_env(make_vec_env(settings.n_envs, seed=0))
+        def our_env(opponent: Any = None) -> Any:
+            return settings.wrap_env(make_vec_env(settings.n_envs, opponent=opponent, seed=0))
 
         SOOPPO("MlpPolicy", our_env(), **kwargs).save(reference)
         builders: dict[str, Callable[[], Any]] = {
@@ -83,6 +88,9 @@ def main() -> None:
             "(c) SB3 PPO, MPE2 simple_adversary": lambda: PPO(
                 "MlpPolicy", settings.wrap_env(mpe2_env(settings.n_envs)), **{**kwargs, "seed": None}
             ),
+            "(d) SOOPPO, SOO/KL off, co-learning red": lambda: SOOPPO(
+                "MlpPolicy", our_env(new_co_learning_red(settings, seed=1, total_timesteps=10**9)), **kwargs
+            ),
         }
         models = {name: build() for name, build in builders.items()}
         for model in models.values():
@@ -95,7 +103,7 @@ def main() -> None:
     rates = {name: steps / spent for name, spent in seconds.items()}
     for name, rate in rates.items():
         print(f"{name:40s} {rate:9,.0f} timesteps/s   ({models[name].n_envs} env copies)")
-    a, b, actions, c = rates.values()
+    a, b, actions, c, co_learning = rates.values()
     print(
         f"\nsettings: n_envs={settings.n_envs} n_steps={settings.n_steps} batch={settings.batch_size} "
         f"epochs={settings.n_epochs} net={settings.net_arch} threads={args.threads}; "
@@ -109,6 +117,11 @@ def main() -> None:
     )
     within_noise = actions >= 0.95 * b  # timings on this kind of machine vary by about 5-10%
     print(f"(b') / (b) = {actions / b:.3f}   goal: no slower than (b)   {'PASS' if within_noise else 'FAIL'}")
+    red_cost = a / co_learning
+    print(
+        f"co-learning red cost: (d) time per step / (a) = {red_cost:.3f}   goal <= {CO_LEARNING_COST_GOAL}   "
+        f"{'PASS' if red_cost <= CO_LEARNING_COST_GOAL else 'FAIL'}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ floats in ``[-1, 1]`` (continuous) or ``(N,)`` ints in ``0..4`` (discrete).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +17,31 @@ from envs.core import DISCRETE_MOVES
 from envs.layout import ObsLayout, blue_layout, red_layout
 
 BatchPolicy = Callable[[NDArray[np.float32]], NDArray[Any]]
+
+
+@runtime_checkable
+class LearningOpponent(Protocol):
+    """A batched policy that also learns from the episodes it plays (e.g. ``agents.co_learning.CoLearningRed``).
+
+    An env that drives it calls it on the opponent's observations before every step, then ``observe`` after it.
+    """
+
+    def __call__(self, obs: NDArray[np.float32]) -> NDArray[Any]: ...
+
+    def observe(
+        self,
+        rewards: NDArray[np.float64],
+        dones: NDArray[np.bool_],
+        next_obs: NDArray[np.float32],
+        terminal_obs: NDArray[np.float32] | None,
+    ) -> None:
+        """The step's outcome for the opponent.
+
+        :param rewards: its rewards ``(N,)``.
+        :param dones: which episodes ended (by truncation: every episode of the core has a fixed length).
+        :param next_obs: its observations after the step (after the reset of the ended episodes).
+        :param terminal_obs: its last observations of the ended episodes, before their reset (``None`` if none ended).
+        """
 
 
 def top_speed(config: DeceptionConfig) -> float:

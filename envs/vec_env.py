@@ -16,7 +16,7 @@ from envs.core import DeceptionCore, InitialState
 from envs.layout import AGENTS, BLUE, RED
 from envs.parallel import RENDER_FPS, action_space, observation_space
 from envs.rendering import Renderer
-from envs.scripted import BatchPolicy, scripted_policy
+from envs.scripted import BatchPolicy, LearningOpponent, scripted_policy
 
 DEFAULT_OPPONENTS = {BLUE: "red_follower", RED: "honest"}
 EPISODE_INFO_KEYS = ("trapped", "blue_at_goal", "red_at_goal", "red_absent")
@@ -32,7 +32,8 @@ class DeceptionVecEnv(VecEnv):
     :param config: the world's settings.
     :param num_envs: number of parallel episodes.
     :param learner: the agent whose observations, actions and rewards SB3 sees.
-    :param opponent: batched policy of the other agent (observations to actions).
+    :param opponent: batched policy of the other agent (observations to actions); a ``LearningOpponent`` also
+        gets its rewards and next observations after every step, so that it learns from the same episodes.
     :param render_mode: ``None``, ``"human"`` or ``"rgb_array"`` (renders episode 0).
     """
 
@@ -73,9 +74,8 @@ class DeceptionVecEnv(VecEnv):
     def step_wait(self) -> VecEnvStepReturn:
         if self._actions is None:
             raise RuntimeError("step_wait() called before step_async()")
-        red_obs, blue_obs = self.core.observations()
-        opponent_obs = blue_obs if self.learner == RED else red_obs
         opponent_index = 1 - self._learner_index
+        opponent_obs = self.core.observations()[opponent_index]
         joint_shape = (self.num_envs, 2, 2) if self.config.continuous_actions else (self.num_envs, 2)
         learner_shape = joint_shape[:1] + joint_shape[2:]
         if self._actions.size != int(np.prod(learner_shape)):
@@ -86,16 +86,23 @@ class DeceptionVecEnv(VecEnv):
         joint[:, opponent_index] = self.opponent(opponent_obs)
         rewards, truncated = self.core.step(joint)
         self._actions = None
-        obs = self._learner_obs()
+        observations = self.core.observations()
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        opponent_terminal = None
         if truncated.any():
             outcomes = self.core.episode_outcomes()
             for i in np.flatnonzero(truncated):
                 infos[i] = {key: bool(outcomes[key][i]) for key in EPISODE_INFO_KEYS}
-                infos[i]["terminal_observation"] = obs[i]
+                infos[i]["terminal_observation"] = observations[self._learner_index][i]
                 infos[i]["TimeLimit.truncated"] = True
+            opponent_terminal = observations[opponent_index]
             self.core.reset(mask=truncated)
-            obs = self._learner_obs()
+            observations = self.core.observations()
+        if isinstance(self.opponent, LearningOpponent):
+            self.opponent.observe(
+                rewards[:, opponent_index], truncated.copy(), observations[opponent_index], opponent_terminal
+            )
+        obs = observations[self._learner_index]
         if self.render_mode == "human":
             self.render()
         return obs, rewards[:, self._learner_index].astype(np.float32), truncated.copy(), infos

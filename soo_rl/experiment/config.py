@@ -37,8 +37,8 @@ TUNED_SETTINGS: dict[str, str] = {
 
 World = Literal["paper", "default", "awareness", "contingent", "mpe2_simple_adversary"]
 """The names of ``WORLDS`` as a type, so that ``--help`` lists them (a test keeps the two equal)."""
-RedKind = Literal["scripted", "learned"]
-RED_KINDS: tuple[str, ...] = ("scripted", "learned")
+RedKind = Literal["scripted", "learned", "co-learning"]
+RED_KINDS: tuple[str, ...] = ("scripted", "learned", "co-learning")
 TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in HELD_OUT_VARIANTS)
 """The suite's worlds agents may be trained in; the held-out variants are for evaluation only."""
 MPE2_ADVERSARY: Literal["mpe2_simple_adversary"] = "mpe2_simple_adversary"
@@ -130,8 +130,11 @@ class ExperimentConfig:
     """World the agents are trained and evaluated in: one of the suite's (``envs.config.PRESETS``, less the held-out
     variants) or ``mpe2_simple_adversary`` (PettingZoo MPE2's physical-deception task, ``envs.mpe2_adversary``)."""
     red: RedKind = "scripted"
-    """Red opponent of every blue: the SPEC's scripted follower, or a red trained with PPO on red's reward
-    against the scripted honest blue (one per seed, before the baselines; ``agents/learned_red.py``)."""
+    """Red opponent of every blue: the SPEC's scripted follower; ``learned``, a red trained with PPO on red's reward
+    against the scripted honest blue (one per seed, before the baselines; ``agents/learned_red.py``); or
+    ``co-learning``, a red that learns by PPO alongside every blue, from its training episodes (the authors' setting;
+    ``agents/co_learning.py``): each baseline trains its own red from scratch, each fine-tuning continues its
+    deceptive baseline's red, and every blue is evaluated against the red it finished training with."""
     red_timesteps: int = 150_000
     """PPO steps of a learned red."""
     ppo: PPOSettings = field(default_factory=PPOSettings)
@@ -196,7 +199,12 @@ class ExperimentConfig:
             raise ValueError(f"eval.tuning_seed ({self.eval.tuning_seed}) must be at least 3 from eval.seed")
 
     def _check_mpe2(self) -> None:
-        """On MPE2: only the conditions that need no ``red_trapped`` slot (the default drops the others)."""
+        """On MPE2: only the conditions that need no ``red_trapped`` slot (the default drops the others), and no
+        co-learning red."""
+        if self.red == "co-learning":
+            raise ValueError(
+                f"red='co-learning' runs in the suite's worlds {list(TRAINING_PRESETS)}, not {MPE2_ADVERSARY}"
+            )
         supported = tuple(c for c in self.conditions if not self.needs_flag_slot(c))
         if self.conditions == FINE_TUNINGS:
             object.__setattr__(self, "conditions", supported)

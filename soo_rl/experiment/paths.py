@@ -1,7 +1,8 @@
 """Where every output of a run lives, and the fingerprints that decide what can be shared.
 
-Checkpoints: ``<dir>/checkpoints/<condition>_seed<N>.zip`` (baselines may live in another run's
-directory, ``baselines_from``). Evaluations: beside the agent's checkpoint, under
+Checkpoints: ``<dir>/checkpoints/<condition>_seed<N>.zip``, and ``<condition>_seed<N>_red.zip`` for the red that
+trained alongside it (``red = "co-learning"``); baselines may live in another run's directory, ``baselines_from``.
+Evaluations: beside the agent's checkpoint, under
 ``eval/<fingerprint>/``, where the fingerprint hashes exactly what an evaluation depends on besides the
 checkpoint, so runs that share baselines evaluate each baseline once per setting.
 """
@@ -23,6 +24,10 @@ from soo_rl.measurement.metrics import OUTCOMES
 
 LEARNED_RED_MODEL = "red"
 """Checkpoint name of a learned red (``red_seed<N>.zip``, beside the baselines); not the agent id ``red_0``."""
+
+BASELINE_RED = "baseline_red"
+"""Prefix, in a fine-tuned agent's evaluation summary, of its trap and goal rates against its deceptive baseline's
+co-learning red (the red it started fine-tuning with)."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +99,36 @@ def red_checkpoint(config: ExperimentConfig, seed: int) -> Path:
     return agent_checkpoint(config, AgentRef(LEARNED_RED_MODEL, seed))
 
 
+def own_red_path(run_dir: Path, agent: AgentRef) -> Path:
+    """Where the co-learning red that trained alongside ``agent`` is saved in ``run_dir`` (beside its checkpoint)."""
+    return run_dir / "checkpoints" / f"{agent.name}_red.zip"
+
+
+def own_red_checkpoint(config: ExperimentConfig, agent: AgentRef) -> Path:
+    """The co-learning red that trained alongside an agent of the run (in ``agent_dir``)."""
+    return own_red_path(agent_dir(config, agent), agent)
+
+
+def red_inputs(config: ExperimentConfig, agent: AgentRef) -> tuple[str, ...]:
+    """The red checkpoints ``agent`` is evaluated against: none (scripted red), its seed's learned red, or the
+    co-learning red it finished training with and, for a fine-tuned agent, its deceptive baseline's."""
+    if config.red == "learned":
+        return (str(red_checkpoint(config, agent.seed)),)
+    if config.red == "scripted":
+        return ()
+    own = own_red_checkpoint(config, agent)
+    if agent.condition in BASELINES:
+        return (str(own),)
+    return (str(own), str(own_red_checkpoint(config, AgentRef("deceptive", agent.seed))))
+
+
 def baseline_checkpoints(config: ExperimentConfig) -> list[Path]:
-    """Checkpoints of every baseline (and learned red) the run needs."""
+    """Checkpoints of every baseline (and learned or co-learning red) the run needs."""
     reds = (LEARNED_RED_MODEL,) if config.red == "learned" else ()
-    return [agent_checkpoint(config, AgentRef(name, seed)) for name in (*reds, *BASELINES) for seed in config.seeds]
+    paths = [agent_checkpoint(config, AgentRef(name, seed)) for name in (*reds, *BASELINES) for seed in config.seeds]
+    if config.red == "co-learning":
+        paths += [own_red_checkpoint(config, AgentRef(name, seed)) for name in BASELINES for seed in config.seeds]
+    return paths
 
 
 def eval_paths(config: ExperimentConfig, agent: AgentRef) -> tuple[Path, Path]:

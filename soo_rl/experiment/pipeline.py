@@ -21,11 +21,13 @@ import numpy as np
 
 from agents.soo_ppo import load_checkpoint
 from envs.animation import save_animation
+from envs.config import make_config
 from envs.io import atomic_path, write_json_atomic
 from soo_rl.experiment.conditions import BASELINES
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
 from soo_rl.experiment.graph import Task, read_json
 from soo_rl.experiment.paths import (
+    BASELINE_RED,
     LEARNED_RED_MODEL,
     AgentRef,
     agent_checkpoint,
@@ -33,11 +35,14 @@ from soo_rl.experiment.paths import (
     checkpoint_path,
     eval_paths,
     gif_path,
+    own_red_path,
     red_checkpoint,
+    red_inputs,
     tensorboard_dir,
 )
-from soo_rl.experiment.training import learned_red, train_agent, training_timesteps
+from soo_rl.experiment.training import baseline_red, evaluation_red, train_agent, training_timesteps
 from soo_rl.experiment.worlds import world_for
+from soo_rl.measurement.evaluation import outcome_rates
 
 EVALUATED_STEP_COST = 0.08
 """Training-step equivalents per env step of an evaluation. Measured: the default evaluation (1,000 episodes, 1,000
@@ -78,8 +83,13 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
     agent = AgentRef(condition, seed)
     model = load_checkpoint(agent_checkpoint(config, agent))
     honest = load_checkpoint(agent_checkpoint(config, AgentRef("honest", seed)))
-    red = learned_red(config, seed)
-    evaluation = world_for(config).evaluate(model, config.evaluation(), config.soo_measure(), red, honest)
+    settings, red = config.evaluation(), evaluation_red(config, agent)
+    evaluation = world_for(config).evaluate(model, settings, config.soo_measure(), red, honest)
+    first_red = baseline_red(config, agent)
+    if first_red is not None:  # a co-learning red, in one of the suite's worlds
+        world = {BASELINE_RED: make_config(config.preset, reward_mode="deceptive")}
+        rates = outcome_rates(model, world, lambda _: first_red, settings.episodes, settings.seed)
+        evaluation.summary.update(rates)
     summary_path, arrays_path = eval_paths(config, agent)
     with atomic_path(arrays_path) as tmp:
         np.savez(
@@ -96,9 +106,9 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
 def animate_task(root: Path, config_dict: dict[str, Any], condition: str) -> None:
     """Task: one episode animation of ``condition`` (its first seed's agent, the first evaluation episode)."""
     config = _config(root, config_dict)
-    seed = config.seeds[0]
-    model = load_checkpoint(agent_checkpoint(config, AgentRef(condition, seed)))
-    frames = world_for(config).frames(model, learned_red(config, seed), config.evaluation().seed)
+    agent = AgentRef(condition, config.seeds[0])
+    model = load_checkpoint(agent_checkpoint(config, agent))
+    frames = world_for(config).frames(model, evaluation_red(config, agent), config.evaluation().seed)
     save_animation(frames, gif_path(config.run_dir, condition))
 
 
@@ -136,39 +146,44 @@ def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Ta
     config_dict = config.to_dict()
     home = config.baselines_from or config.run_dir
     baseline_dict = {**config_dict, "run_dir": str(home), "baselines_from": None}
-    reds = {seed: (str(red_checkpoint(config, seed)),) if config.red == "learned" else () for seed in config.seeds}
+    learned = {seed: (str(red_checkpoint(config, seed)),) if config.red == "learned" else () for seed in config.seeds}
     tasks: list[Task] = []
 
     def train(agent: AgentRef, args: dict[str, Any], inputs: tuple[str, ...]) -> None:
         run_dir = Path(args["run_dir"])
         key = str(checkpoint_path(run_dir, agent))
-        outputs = (f"{glob.escape(str(tensorboard_dir(run_dir)))}/{agent.name}_*", glob.escape(key))
+        outputs: tuple[str, ...] = (f"{glob.escape(str(tensorboard_dir(run_dir)))}/{agent.name}_*", glob.escape(key))
+        if config.red == "co-learning":
+            outputs += (glob.escape(str(own_red_path(run_dir, agent))),)
         steps = training_timesteps(config, agent)
         tasks.append(Task(key, train_task, (args, agent.condition, agent.seed), inputs, inputs, outputs, steps))
 
     for agent in all_agents(config):
         if agent.condition in BASELINES and train_baselines:
-            if agent.condition == BASELINES[0] and reds[agent.seed]:
+            if agent.condition == BASELINES[0] and learned[agent.seed]:
                 train(AgentRef(LEARNED_RED_MODEL, agent.seed), baseline_dict, ())
-            train(agent, baseline_dict, reds[agent.seed])
+            train(agent, baseline_dict, learned[agent.seed])
         elif agent.condition not in BASELINES:
-            deceptive = str(agent_checkpoint(config, AgentRef("deceptive", agent.seed)))
-            train(agent, config_dict, (deceptive, *reds[agent.seed]))
+            deceptive = AgentRef("deceptive", agent.seed)
+            inputs = (str(agent_checkpoint(config, deceptive)), *red_inputs(config, deceptive))
+            train(agent, config_dict, inputs)
     for agent in all_agents(config):
         honest = AgentRef("honest", agent.seed)
         inputs = tuple(dict.fromkeys((str(agent_checkpoint(config, agent)), str(agent_checkpoint(config, honest)))))
-        inputs = (*inputs, *reds[agent.seed])
+        inputs = (*inputs, *red_inputs(config, agent))
         summary, arrays = eval_paths(config, agent)
         args = (config_dict, agent.condition, agent.seed)
-        outputs: tuple[str, ...] = (glob.escape(str(arrays)), glob.escape(str(summary)))
+        outputs = (glob.escape(str(arrays)), glob.escape(str(summary)))
         tasks.append(Task(str(summary), evaluate_task, args, inputs, inputs, outputs, evaluation_cost(config)))
     if config.gifs:
         first = config.seeds[0]
         for condition in (*BASELINES, *config.conditions):
-            inputs = (str(agent_checkpoint(config, AgentRef(condition, first))), *reds[first])
+            agent = AgentRef(condition, first)
+            inputs = (str(agent_checkpoint(config, agent)), *red_inputs(config, agent)[:1])
             key = str(gif_path(config.run_dir, condition))
-            outputs = (glob.escape(key),)
-            tasks.append(Task(key, animate_task, (config_dict, condition), inputs, inputs, outputs, ANIMATION_COST))
+            tasks.append(
+                Task(key, animate_task, (config_dict, condition), inputs, inputs, (glob.escape(key),), ANIMATION_COST)
+            )
     # Inputs made by tasks of this graph are its dependencies; the others (reused baselines) exist already.
     made = {task.key for task in tasks}
     return [dataclasses.replace(task, deps=tuple(d for d in task.deps if d in made)) for task in tasks]

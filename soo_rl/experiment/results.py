@@ -16,7 +16,7 @@ from envs.io import write_json_atomic
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS
 from soo_rl.experiment.config import TUNED_SETTINGS, ExperimentConfig
 from soo_rl.experiment.graph import read_json
-from soo_rl.experiment.paths import AgentRef, agent_dir, eval_paths, gif_path, tensorboard_dir
+from soo_rl.experiment.paths import BASELINE_RED, AgentRef, agent_dir, eval_paths, gif_path, tensorboard_dir
 from soo_rl.measurement.authors import authors_detection
 from soo_rl.measurement.detection import EPISODE_COUNTS, detection_curve
 from soo_rl.measurement.evaluation import METRICS
@@ -83,6 +83,7 @@ def collect_results(config: ExperimentConfig) -> dict[str, Any]:
         "conditions": conditions,
         "outcomes": outcomes,
         "generalisation": generalisation(config, summaries_of, summary),
+        "against_baseline_red": against_baseline_red(config, summaries_of, summary),
         "detection": detection(config, conditions),
         "soo_outcome": soo_outcome(conditions, outcomes),
         "protocol": protocol(config),
@@ -136,6 +137,25 @@ def generalisation(
             for variant in variants
         }
     return matrix
+
+
+def against_baseline_red(
+    config: ExperimentConfig, summaries_of: dict[str, list[dict[str, float]]], summary: Any
+) -> dict[str, Any]:
+    """With a co-learning red: per fine-tuned condition, its trap and goal rates (mean, 95% CI, per seed) against the
+    red it started from, its deceptive baseline's; empty for any other red.
+
+    :param summaries_of: per condition, the seeds' evaluation summaries (``eval_summaries``).
+    :param summary: ``(values, label) -> {"mean", "ci", "per_seed"}``.
+    """
+    if config.red != "co-learning":
+        return {}
+    rates: dict[str, Any] = {}
+    for condition in config.conditions:
+        key = f"{BASELINE_RED}/{{}}"
+        values = {rate: [float(s[key.format(rate)]) for s in summaries_of[condition]] for rate in VARIANT_RATES}
+        rates[condition] = {rate: summary(v, f"{condition}/{key.format(rate)}") for rate, v in values.items()}
+    return rates
 
 
 def detection(config: ExperimentConfig, conditions: dict[str, dict[str, Any]]) -> dict[str, Any]:

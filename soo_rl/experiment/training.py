@@ -1,4 +1,5 @@
-"""Training one agent: a baseline from scratch, a fine-tuning run from the deceptive baseline, or a learned red."""
+"""Training one agent: a baseline from scratch, a fine-tuning run from the deceptive baseline, or a learned red; with
+a co-learning red, the red that learns alongside the agent too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
 
 from agents.batch_policy import ModelPolicy
+from agents.co_learning import CoLearningRed, new_co_learning_red
 from agents.soo_ppo import SOOPPO, load_checkpoint
 from soo_rl.experiment.conditions import CONDITIONS
 from soo_rl.experiment.config import ExperimentConfig
@@ -18,7 +20,9 @@ from soo_rl.experiment.paths import (
     AgentRef,
     agent_checkpoint,
     checkpoint_path,
-    red_checkpoint,
+    own_red_checkpoint,
+    own_red_path,
+    red_inputs,
     tensorboard_dir,
 )
 from soo_rl.experiment.worlds import World, world_for
@@ -89,11 +93,29 @@ class TrainingMonitor(BaseCallback):
         return True
 
 
-def learned_red(config: ExperimentConfig, seed: int) -> ModelPolicy | None:
-    """The run's learned red of ``seed`` (deterministic actions), or ``None`` when red is scripted."""
-    if config.red == "scripted":
-        return None
-    return ModelPolicy(load_checkpoint(red_checkpoint(config, seed)))
+def evaluation_red(config: ExperimentConfig, agent: AgentRef) -> ModelPolicy | None:
+    """The red ``agent`` plays against in its evaluation and animation (deterministic actions): its seed's learned
+    red, or the co-learning red it finished training with; ``None`` when red is scripted."""
+    reds = red_inputs(config, agent)
+    return ModelPolicy(load_checkpoint(reds[0])) if reds else None
+
+
+def baseline_red(config: ExperimentConfig, agent: AgentRef) -> ModelPolicy | None:
+    """For a fine-tuned agent with a co-learning red: its deceptive baseline's red, which it is also evaluated
+    against (deterministic actions); else ``None``."""
+    reds = red_inputs(config, agent)
+    return ModelPolicy(load_checkpoint(reds[1])) if len(reds) > 1 else None
+
+
+def co_learning_red(config: ExperimentConfig, agent: AgentRef, timesteps: int, tensorboard_log: str) -> CoLearningRed:
+    """The red that learns alongside ``agent`` (``agents.co_learning.co_learning_settings`` of the baselines' PPO
+    settings): a new one for a baseline, a copy of its deceptive baseline's red for a fine-tuning, so that each
+    fine-tuned blue keeps its own red."""
+    name = f"{agent.name}_red"
+    if not CONDITIONS[agent.condition].fine_tuned:
+        return new_co_learning_red(config.ppo, agent.seed, timesteps, config.preset, None, tensorboard_log, name)
+    model = load_checkpoint(own_red_checkpoint(config, AgentRef("deceptive", agent.seed)))
+    return CoLearningRed(model, config.ppo.reward_scale, agent.seed, timesteps, tensorboard_log, name)
 
 
 def training_timesteps(config: ExperimentConfig, agent: AgentRef) -> int:
@@ -107,7 +129,8 @@ def training_timesteps(config: ExperimentConfig, agent: AgentRef) -> int:
 
 def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
     """Train ``agent`` (a baseline from scratch, a fine-tuning from the deceptive baseline of its seed, or the
-    learned red), save it atomically and return its checkpoint path."""
+    learned red), save it atomically and return its checkpoint path. With a co-learning red, the red that learned
+    alongside it is saved too (``paths.own_red_path``), before the agent's checkpoint."""
     ppo, seed, timesteps = config.ppo, agent.seed, training_timesteps(config, agent)
     target = checkpoint_path(config.run_dir, agent)
     board = str(tensorboard_dir(config.run_dir))
@@ -115,8 +138,10 @@ def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
     if agent.condition == LEARNED_RED_MODEL:
         world.train_red(timesteps, seed, board, agent.name).save(target)
         return target
-    spec, red = CONDITIONS[agent.condition], learned_red(config, seed)
-    env = world.training_env(ppo, seed, spec.reward_mode, world.red(red))
+    spec = CONDITIONS[agent.condition]
+    co_red = co_learning_red(config, agent, timesteps, board) if config.red == "co-learning" else None
+    red = ModelPolicy(co_red.model) if co_red is not None else evaluation_red(config, agent)
+    env = world.training_env(ppo, seed, spec.reward_mode, co_red or world.red(red))
     kwargs = {**ppo.to_sb3_kwargs(), **world.model_kwargs(), "seed": seed, "tensorboard_log": board}
     if spec.fine_tuned:
         ft = config.finetune_for(agent.condition)
@@ -140,6 +165,8 @@ def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
     }
     callback = TrainingMonitor(config, seed, hparams, world, red)
     model.learn(timesteps, callback=callback, tb_log_name=agent.name)
+    if co_red is not None:
+        co_red.model.save(own_red_path(config.run_dir, agent))
     model.save(target)
     env.close()
     return target

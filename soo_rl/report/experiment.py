@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agents.co_learning import RED_EPOCHS
 from envs.io import write_text_atomic
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS
 from soo_rl.experiment.config import TRAINING_PRESETS, ExperimentConfig, from_mapping
@@ -81,6 +82,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         "",
         _generalisation_text(results["generalisation"]),
         "",
+        *_baseline_red_section(results),
         "## Detection by SOO value",
         "",
         _detection_text(results["detection"]),
@@ -246,6 +248,13 @@ def _check_text(key: str, check: dict[str, Any]) -> str:
 def _red_text(config: ExperimentConfig) -> str:
     if config.red == "scripted":
         return "the scripted follower (SPEC section 2)" if config.preset in TRAINING_PRESETS else "scripted"
+    if config.red == "co-learning":
+        return (
+            "co-learning (PPO on red's reward from the episodes blue trains on, with the baselines' PPO settings but "
+            f"{RED_EPOCHS} epochs; each "
+            "baseline trains its own red from scratch, each fine-tuning continues its deceptive baseline's red, and "
+            "every blue is evaluated against the red it finished training with)"
+        )
     return (
         f"learned (PPO on red's reward against the scripted honest blue, {config.red_timesteps:,} steps, one per "
         "seed; every blue of that seed trains and is evaluated against it)"
@@ -277,6 +286,28 @@ def _generalisation_text(matrix: dict[str, Any]) -> str:
         for name, row in matrix.items():
             lines.append(f"| {name} | " + " | ".join(format_entry(row[v][rate]) for v in variants) + " |")
     return "\n".join(lines)
+
+
+def _baseline_red_section(results: dict[str, Any]) -> list[str]:
+    against = results.get("against_baseline_red")
+    if not against:
+        return []
+    lines = [
+        "## Against the red it started from",
+        "",
+        "Each fine-tuned blue is evaluated above against the red that learned alongside it; here, on the same "
+        "episodes, also against the red it started fine-tuning with (its deceptive baseline's). Mean over seeds "
+        "[95% CI].",
+        "",
+        "| condition | trap rate, own red | trap rate, baseline's red | goal rate, own red "
+        "| goal rate, baseline's red |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rates in against.items():
+        own = results["conditions"][name]
+        entries = (own["trap_rate"], rates["trap_rate"], own["goal_rate"], rates["goal_rate"])
+        lines.append(f"| {name} | " + " | ".join(format_entry(entry) for entry in entries) + " |")
+    return [*lines, ""]
 
 
 def _detection_text(detection: dict[str, Any]) -> str:
