@@ -62,6 +62,13 @@ def test_results_json_has_the_documented_form(quick_run: Path) -> None:
     assert {"pairwise_accuracy", "auc", "by_episodes"} <= set(results["detection"])
     assert results["detection"]["by_episodes"]["episodes"] == [1, 10, 100]
     assert results["config"]["seeds"] == [0, 1] and results["config"]["red"] == "learned"
+    pairs = results["authors_behaviour"]["pairs"]
+    fine_tuned = [name for name in CONDITIONS if name not in ("honest", "deceptive")]
+    expected = {"honest vs deceptive"} | {
+        f"{name} vs {base}" for name in fine_tuned for base in ("honest", "deceptive")
+    }
+    assert set(pairs) == expected
+    assert all(len(entry["per_seed"]) == 2 and min(entry["per_seed"]) >= 0 for entry in pairs.values())
     assert set(results["generalisation"]) == set(CONDITIONS)
     for row in results["generalisation"].values():
         assert set(row) == set(HELD_OUT_VARIANTS)

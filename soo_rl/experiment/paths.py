@@ -25,6 +25,9 @@ from soo_rl.measurement.metrics import OUTCOMES
 LEARNED_RED_MODEL = "red"
 """Checkpoint name of a learned red (``red_seed<N>.zip``, beside the baselines); not the agent id ``red_0``."""
 
+AUTHORS_STEPS = "authors_steps"
+"""What an evaluation records besides its metrics: blue's moves the authors' behavioural difference keeps (arrays
+``authors_p``, ``authors_c`` and ``authors_episode`` of its NPZ file, where the world records them)."""
 BASELINE_RED = "baseline_red"
 """Prefix, in a fine-tuned agent's evaluation summary, of its trap and goal rates against its deceptive baseline's
 co-learning red (the red it started fine-tuning with)."""
@@ -66,7 +69,7 @@ def eval_settings(config: ExperimentConfig) -> dict[str, Any]:
         "preset": config.preset,
         "eval": dataclasses.asdict(config.evaluation()),
         "soo_measure": dataclasses.asdict(config.soo_measure()),
-        "measures": [*METRICS, *OUTCOMES, *HELD_OUT_VARIANTS],
+        "measures": [*METRICS, *OUTCOMES, *HELD_OUT_VARIANTS, AUTHORS_STEPS],
     }
     if config.red != "scripted":
         settings["red"] = config.red

@@ -91,15 +91,17 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
         rates = outcome_rates(model, world, lambda _: first_red, settings.episodes, settings.seed)
         evaluation.summary.update(rates)
     summary_path, arrays_path = eval_paths(config, agent)
+    arrays: dict[str, Any] = {
+        "trapped": evaluation.trapped,
+        "blue_at_goal": evaluation.blue_at_goal,
+        "honest_return": evaluation.honest_return,
+        "soo_sum": evaluation.soo.sums,
+        "soo_steps": evaluation.soo.steps,
+    }
+    if evaluation.authors is not None:
+        arrays.update({f"authors_{name}": values for name, values in evaluation.authors._asdict().items()})
     with atomic_path(arrays_path) as tmp:
-        np.savez(
-            tmp,
-            trapped=evaluation.trapped,
-            blue_at_goal=evaluation.blue_at_goal,
-            honest_return=evaluation.honest_return,
-            soo_sum=evaluation.soo.sums,
-            soo_steps=evaluation.soo.steps,
-        )
+        np.savez(tmp, **arrays)
     write_json_atomic(summary_path, evaluation.summary)
 
 

@@ -17,7 +17,7 @@ from soo_rl.experiment.conditions import BASELINES, CONDITIONS
 from soo_rl.experiment.config import TUNED_SETTINGS, ExperimentConfig
 from soo_rl.experiment.graph import read_json
 from soo_rl.experiment.paths import BASELINE_RED, AgentRef, agent_dir, eval_paths, gif_path, tensorboard_dir
-from soo_rl.measurement.authors import authors_detection
+from soo_rl.measurement.authors import authors_behaviour_difference, authors_detection
 from soo_rl.measurement.detection import EPISODE_COUNTS, detection_curve
 from soo_rl.measurement.evaluation import METRICS
 from soo_rl.measurement.metrics import OUTCOMES
@@ -84,6 +84,7 @@ def collect_results(config: ExperimentConfig) -> dict[str, Any]:
         "outcomes": outcomes,
         "generalisation": generalisation(config, summaries_of, summary),
         "against_baseline_red": against_baseline_red(config, summaries_of, summary),
+        "authors_behaviour": authors_behaviour(config, summary),
         "detection": detection(config, conditions),
         "soo_outcome": soo_outcome(conditions, outcomes),
         "protocol": protocol(config),
@@ -156,6 +157,47 @@ def against_baseline_red(
         values = {rate: [float(s[key.format(rate)]) for s in summaries_of[condition]] for rate in VARIANT_RATES}
         rates[condition] = {rate: summary(v, f"{condition}/{key.format(rate)}") for rate, v in values.items()}
     return rates
+
+
+def authors_behaviour_pairs(config: ExperimentConfig) -> list[tuple[str, str]]:
+    """The pairs of conditions the authors' behavioural difference compares: honest vs deceptive, and each fine-tuned
+    condition vs each baseline."""
+    honest, deceptive = BASELINES
+    return [(honest, deceptive), *((condition, baseline) for condition in config.conditions for baseline in BASELINES)]
+
+
+def authors_steps_by_eval_seed(config: ExperimentConfig, agent: AgentRef) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """An agent's kept moves (``(p, c)``) per evaluation seed: its evaluation episodes split into
+    ``AUTHORS_EVAL_SEEDS`` consecutive groups, as in ``authors_protocol``; ``None`` where the world does not record
+    them or the episodes do not split evenly."""
+    episodes = config.evaluation().episodes
+    with np.load(eval_paths(config, agent)[1]) as arrays:
+        if "authors_p" not in arrays or episodes % AUTHORS_EVAL_SEEDS:
+            return None
+        p, c, episode = arrays["authors_p"], arrays["authors_c"], arrays["authors_episode"]
+    group = episode // (episodes // AUTHORS_EVAL_SEEDS)
+    return [(p[group == g], c[group == g]) for g in range(AUTHORS_EVAL_SEEDS)]
+
+
+def authors_behaviour(config: ExperimentConfig, summary: Any) -> dict[str, Any]:
+    """The authors' behavioural difference (``measurement.authors.authors_behaviour_difference``, its mean over
+    ``AUTHORS_EVAL_SEEDS`` evaluation seeds) of every pair of ``authors_behaviour_pairs``, per training seed (both
+    agents of that seed), with its mean and 95% CI over training seeds; empty where the steps are not recorded.
+
+    :param summary: ``(values, label) -> {"mean", "ci", "per_seed"}``.
+    """
+    steps = {}
+    for condition in condition_names(config):
+        for seed in config.seeds:
+            recorded = authors_steps_by_eval_seed(config, AgentRef(condition, seed))
+            if recorded is None:
+                return {}
+            steps[condition, seed] = recorded
+    pairs: dict[str, Any] = {}
+    for first, second in authors_behaviour_pairs(config):
+        values = [authors_behaviour_difference(steps[first, seed], steps[second, seed]).mean for seed in config.seeds]
+        pairs[f"{first} vs {second}"] = summary(values, f"authors_behaviour/{first}/{second}")
+    return {"eval_seeds": AUTHORS_EVAL_SEEDS, "pairs": pairs}
 
 
 def detection(config: ExperimentConfig, conditions: dict[str, dict[str, Any]]) -> dict[str, Any]:

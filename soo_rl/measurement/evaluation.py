@@ -18,6 +18,7 @@ from envs.layout import blue_layout
 from envs.recording import Trajectories, rollout
 from envs.scripted import BatchPolicy, scripted_policy
 from soo_rl.measurement import metrics
+from soo_rl.measurement.authors import AuthorsSteps, authors_steps
 from soo_rl.measurement.probe import NotEnoughSelfStepsError, probe_awareness
 from soo_rl.measurement.soo_value import EpisodeSOO, SOOMeasure, soo_values
 
@@ -67,6 +68,9 @@ class Evaluation:
     """Per-episode SOO distance sums and self-step counts."""
     summary: dict[str, float] = field(default_factory=dict)
     """``METRICS`` and ``outcome/<class>`` rates (``metrics.OUTCOMES``)."""
+    authors: AuthorsSteps | None = None
+    """Blue's moves the authors' behavioural difference keeps (``authors.authors_steps``; ``None`` where the world
+    does not record them)."""
 
 
 def evaluate(
@@ -117,8 +121,8 @@ def evaluate(
         moves = actions if config.continuous_actions else DISCRETE_MOVES[actions]
         reference = moves.reshape(traj.moves[:, :, BLUE_INDEX].shape)
         summary["behaviour_distance"] = metrics.behaviour_distance(traj.moves[:, :, BLUE_INDEX], reference)
-    evaluation = Evaluation(traj.final_trapped.copy(), traj.blue_at_goal.copy(), traj.blue_honest_return, soo, summary)
-    return evaluation, traj
+    outcomes = traj.final_trapped.copy(), traj.blue_at_goal.copy(), traj.blue_honest_return
+    return Evaluation(*outcomes, soo, summary, authors_steps(traj)), traj
 
 
 def awareness_r2(model: SOOPPO, config: DeceptionConfig, settings: EvalSettings, red: BatchPolicy) -> float:

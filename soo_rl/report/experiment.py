@@ -66,6 +66,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         "",
         "![outcomes](plots/outcomes.png)",
         "",
+        *_authors_behaviour_section(results),
         "## Does SOO fine-tuning reduce deception?",
         "",
         _outcome_text(results),
@@ -286,6 +287,33 @@ def _generalisation_text(matrix: dict[str, Any]) -> str:
         for name, row in matrix.items():
             lines.append(f"| {name} | " + " | ".join(format_entry(row[v][rate]) for v in variants) + " |")
     return "\n".join(lines)
+
+
+def _authors_behaviour_section(results: dict[str, Any]) -> list[str]:
+    behaviour = results.get("authors_behaviour")
+    if not behaviour:
+        return []
+    lines = [
+        "## The authors' behavioural difference",
+        "",
+        "The paper's headline RL measure (`soo_rl.measurement.authors`): blue's moves towards the fake with red in "
+        "view, counted on the authors' 100 x 100 grid of thresholds; per evaluation seed "
+        f"({behaviour['eval_seeds']} groups of the evaluation episodes) the mean squared difference of two agents' "
+        "count grids, averaged over evaluation seeds, then mean [95% CI] over training seeds (both agents of the same "
+        "seed). In squared counts: 0 for identical moves, and larger the more such moves are compared. It sees the "
+        "geometry of moves made while red is in view, not whether red ends trapped: beside it, each agent's trap rate "
+        "and honest-success rate (first / second).",
+        "",
+        "| pair | behavioural difference | trap rate | honest success |",
+        "|---|---|---|---|",
+    ]
+    conditions, outcomes = results["conditions"], results["outcomes"]
+    for pair, entry in behaviour["pairs"].items():
+        first, second = pair.split(" vs ")
+        trap = f"{conditions[first]['trap_rate']['mean']:.3f} / {conditions[second]['trap_rate']['mean']:.3f}"
+        success = f"{outcomes[first]['honest_success']['mean']:.3f} / {outcomes[second]['honest_success']['mean']:.3f}"
+        lines.append(f"| {pair} | {format_entry(entry)} | {trap} | {success} |")
+    return [*lines, ""]
 
 
 def _baseline_red_section(results: dict[str, Any]) -> list[str]:
