@@ -77,6 +77,41 @@ def test_the_same_seed_reproduces_both_agents_and_another_seed_does_not() -> Non
     assert not th.equal(runs[0][0], runs[2][0]) and not th.equal(runs[0][1], runs[2][1])
 
 
+def test_red_records_its_own_rewards_and_bootstraps_the_time_limit_as_sb3_does() -> None:
+    """Red's buffer, as its first update sees it: red's rewards (+5 at the goal, +1 while it sees blue; blue's are
+    shaped, so not integers, on ``default``) scaled, the last step of each episode bootstrapped with red's value of
+    its terminal observation (SB3's rule for time limits), and episode starts one step after each end."""
+    settings = PPOSettings(n_envs=4, n_steps=64, batch_size=64)  # a rollout longer than an episode (50 steps)
+    red = new_model(RED, settings, 1, "honest")
+    co_red = CoLearningRed(red, settings.reward_scale, seed=5, total_timesteps=256)
+    seen: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+    observe, update = co_red.observe, co_red._update
+
+    def spy_observe(rewards: np.ndarray, dones: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray | None) -> None:
+        seen.append((np.array(rewards), dones.copy(), None if terminal is None else terminal.copy()))
+        observe(rewards, dones, next_obs, terminal)
+
+    def check_then_update() -> None:
+        raw = np.array([rewards for rewards, _, _ in seen])
+        assert set(np.unique(raw)) <= {0.0, 1.0, 5.0, 6.0} and raw.any()
+        expected = raw * settings.reward_scale
+        for t, (_, dones, terminal) in enumerate(seen):
+            if terminal is not None:
+                with th.no_grad():
+                    values = red.policy.predict_values(th.as_tensor(terminal)).flatten().numpy()
+                expected[t] = np.where(dones, expected[t] + red.gamma * values, expected[t])
+        np.testing.assert_allclose(red.rollout_buffer.rewards, expected, rtol=1e-5, atol=1e-6)
+        ends = np.array([dones for _, dones, _ in seen])
+        assert ends.any() and red.rollout_buffer.episode_starts[0].all()
+        np.testing.assert_array_equal(red.rollout_buffer.episode_starts[1:], ends[:-1])
+        update()
+
+    co_red.observe = spy_observe  # type: ignore[method-assign]
+    co_red._update = check_then_update  # type: ignore[method-assign]
+    new_model(BLUE, settings, 0, co_red).learn(256)
+    assert co_red.updates == 1
+
+
 def test_bad_reds_are_refused_with_the_field_named() -> None:
     with pytest.raises(ValueError, match="soo_coef and kl_coef must be 0"):
         CoLearningRed(SOOPPO.load(_saved(new_model(RED, SETTINGS, 1, "honest")), kl_coef=0.1), 0.01, 0, 10)
@@ -96,17 +131,23 @@ def _saved(model: SOOPPO) -> io.BytesIO:
     return buffer
 
 
-@pytest.fixture(scope="module")
-def co_learning_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("co_learning") / "run"
-    args = ["--quick", "--red", "co-learning", "--seeds", "0", "--conditions", "soo", "--no-gifs"]
+CO_LEARNING_RUN = ["--quick", "--red", "co-learning", "--seeds", "0", "--conditions", "soo", "--no-gifs"]
+
+
+def run_experiment(run_dir: Path, *extra: str) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "train" / "ppo_soo.py"), *args, "--run-dir", str(run_dir)],
+        [sys.executable, str(ROOT / "train" / "ppo_soo.py"), *CO_LEARNING_RUN, "--run-dir", str(run_dir), *extra],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def co_learning_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("co_learning") / "run"
+    run_experiment(run_dir)
     return run_dir
 
 
@@ -135,12 +176,5 @@ def test_fine_tuned_blues_are_evaluated_against_both_reds(co_learning_run: Path)
 def test_a_damaged_red_checkpoint_is_retrained_on_resume(co_learning_run: Path) -> None:
     red = co_learning_run / "checkpoints" / "soo_seed0_red.zip"
     red.write_bytes(b"not a checkpoint")
-    args = ["--quick", "--red", "co-learning", "--seeds", "0", "--conditions", "soo", "--no-gifs", "--resume"]
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "train" / "ppo_soo.py"), *args, "--run-dir", str(co_learning_run)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_experiment(co_learning_run, "--resume")
     assert load_checkpoint(red).num_timesteps > 0
