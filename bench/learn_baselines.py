@@ -44,6 +44,7 @@ from agents.hyperparams import PPOSettings
 from agents.soo.pairs import OtherSlots
 from agents.soo_ppo import SOOPPO, load_checkpoint
 from envs.config import REWARD_MODES, make_config
+from envs.core import RED_INDEX
 from envs.deception_v0 import make_vec_env
 from envs.layout import blue_layout
 from envs.recording import rollout
@@ -170,8 +171,8 @@ def evaluate(
     model: SOOPPO, red: BatchPolicy | None, preset: str, episodes: int, seed: int, env_overrides: dict[str, Any]
 ) -> dict[str, float]:
     """Deterministic rollouts against ``red`` (``None``: the scripted red follower) on ``episodes`` seeded episodes:
-    trap rate (all episodes, and those in which a lure is possible), goal rate, honest return and the blind trap
-    rate."""
+    trap rate (all episodes, and those in which a lure is possible), goal rate, honest return, the blind trap rate and
+    red's follow rate (share of steps after which red sees blue)."""
     config = make_config(preset, reward_mode="honest", **env_overrides)
     red = red or scripted_policy("red_follower", config)
     trajectories = rollout(config, red, ModelPolicy(model), episodes, seed=seed)
@@ -183,6 +184,7 @@ def evaluate(
         "goal_rate": metrics.goal_rate(trajectories),
         "honest_return": float(trajectories.blue_return.mean()),
         "blind_trap_rate": metrics.trap_rate(blind),
+        "red_follow_rate": float(trajectories.sees[1:, :, RED_INDEX].mean()),
     }
 
 
@@ -190,13 +192,14 @@ def format_row(row: dict[str, Any]) -> str:
     """One table line of ``HEADER``."""
     return (
         f"{row['mode']:<10}{row['seed']:>5}{row['trap_rate']:>7.3f}{row['lure_trap_rate']:>7.3f}"
-        f"{row['blind_trap_rate']:>7.3f}{row['goal_rate']:>7.3f}{row['honest_return']:>11.1f}{row['wall_s']:>8.1f}"
+        f"{row['blind_trap_rate']:>7.3f}{row['goal_rate']:>7.3f}{row['red_follow_rate']:>7.3f}"
+        f"{row['honest_return']:>11.1f}{row['wall_s']:>8.1f}"
         f"{row['steps_per_s']:>9.0f}  {'PASS' if row['passed'] else 'FAIL'}"
     )
 
 
 HEADER = (
-    f"{'mode':<10}{'seed':>5}{'trap':>7}{'lure':>7}{'blind':>7}{'goal':>7}{'honest_ret':>11}{'wall_s':>8}"
+    f"{'mode':<10}{'seed':>5}{'trap':>7}{'lure':>7}{'blind':>7}{'goal':>7}{'follow':>7}{'honest_ret':>11}{'wall_s':>8}"
     f"{'steps/s':>9}  result"
 )
 
