@@ -32,6 +32,13 @@ TUNED_SETTINGS: dict[str, str] = {
     "training seed, 200 episodes); the report seed was never used",
     "finetune.random_pairs_matched_coef": "0.15, chosen on the tuning seed 50,000 (bench/match_random_pairs.py, "
     "seeds 0-1: goal rate 0.883 against SOO's 0.843; 0.1 gives 0.946, 0.2 gives 0.015)",
+    "contingent: finetune.soo_distance=mse, finetune.soo_coef=1, finetune.soo_stop_gradient=true": "SOO's setting "
+    "for contingent, chosen on the tuning seed 50,000 by `python train/sweep.py --recipe soo-tuning` (seeds 0-2, 16 "
+    "settings, the selection rule fixed before the study): honest success 0.428 against the deceptive baseline's "
+    "0.366, goal rate 0.921 (the filter: >= 0.9 x 0.942)",
+    "contingent: finetune.random_pairs_matched_coef=1": "re-matched to that setting on the tuning seed 50,000 "
+    "(bench/match_random_pairs.py, seeds 0-2, the soo-tuning baselines): goal rate 0.906 against SOO's 0.921; 0.5 "
+    "gives 0.939, 2 gives 0.624, 4 gives 0.319",
 }
 """Every setting chosen by looking at results, with the evaluation seed it was chosen on (README, "Protocol")."""
 
