@@ -28,7 +28,7 @@ from envs.recording import rollout
 from envs.scripted import BatchPolicy, scripted_policy
 from soo_rl.experiment.paths import AgentRef, checkpoint_path
 from soo_rl.measurement import metrics
-from soo_rl.measurement.authors import authors_behaviour_difference, authors_steps
+from soo_rl.measurement.authors import authors_behaviour_difference, authors_steps, steps_by_eval_seed
 from soo_rl.measurement.evaluation import blind_policy
 
 EVAL_SEEDS = 10
@@ -48,7 +48,6 @@ def main(argv: list[str] | None = None) -> None:
     config = make_config(args.preset, reward_mode="deceptive")
     red = scripted_policy("red_follower", config)
     slots = OtherSlots.from_layout(blue_layout(config.num_landmarks))
-    group = args.episodes // EVAL_SEEDS
     print(f"{'seed':>4} {'agent':<24}{'trap':>7}{'kept moves':>12}")
     differences: dict[tuple[str, str], list[float]] = {pair: [] for pair in PAIRS}
     for seed in args.seeds:
@@ -65,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         for name, policy in agents.items():
             trajectories = rollout(config, red, policy, args.episodes, seed=EVAL_SEED_OFFSET + seed)
             kept = authors_steps(trajectories)
-            steps[name] = [(kept.p[kept.episode // group == g], kept.c[kept.episode // group == g]) for g in range(10)]
+            steps[name] = steps_by_eval_seed(kept, args.episodes, EVAL_SEEDS)
             print(f"{seed:>4} {name:<24}{metrics.trap_rate(trajectories):>7.3f}{len(kept.p):>12}")
         for first, second in PAIRS:
             differences[first, second].append(authors_behaviour_difference(steps[first], steps[second]).mean)

@@ -52,12 +52,22 @@ class DeceptionVecEnv(VecEnv):
         self.config = config
         self.core = DeceptionCore(config, num_envs)
         self.learner = learner
-        self.opponent = opponent
+        self.opponent = opponent  # the setter also decides, once, whether the opponent learns
         self.render_mode = render_mode
         self._learner_index = AGENTS.index(learner)
         self._actions: NDArray[Any] | None = None
         self._renderer: Renderer | None = None
         super().__init__(num_envs, observation_space(config, learner), action_space(config))
+
+    @property
+    def opponent(self) -> BatchPolicy:
+        """The other agent's batched policy."""
+        return self._opponent
+
+    @opponent.setter
+    def opponent(self, policy: BatchPolicy) -> None:
+        self._opponent = policy
+        self._learning_opponent = policy if isinstance(policy, LearningOpponent) else None
 
     # ------------------------------------------------------------- SB3 API
     def reset(self) -> VecEnvObs:
@@ -98,8 +108,8 @@ class DeceptionVecEnv(VecEnv):
             opponent_terminal = observations[opponent_index]
             self.core.reset(mask=truncated)
             observations = self.core.observations()
-        if isinstance(self.opponent, LearningOpponent):
-            self.opponent.observe(
+        if self._learning_opponent is not None:
+            self._learning_opponent.observe(
                 rewards[:, opponent_index], truncated.copy(), observations[opponent_index], opponent_terminal
             )
         obs = observations[self._learner_index]

@@ -19,6 +19,7 @@ from soo_rl.measurement.authors import (
     authors_steps,
     count_grid,
     grid_difference,
+    steps_by_eval_seed,
 )
 from soo_rl.measurement.soo_value import EpisodeSOO
 
@@ -206,3 +207,14 @@ def test_bad_input_is_refused_with_the_argument_named() -> None:
         authors_detection(agent, soo([[1.0]] * 2), eval_seeds=2)
     with pytest.raises(ValueError, match="episode_counts"):
         authors_detection(agent, agent, episode_counts=(0,), eval_seeds=2)
+
+
+def test_kept_moves_are_split_into_consecutive_groups_of_episodes() -> None:
+    steps = AuthorsSteps(
+        np.array([0.1, 0.2, 0.3, 0.4, 0.5]), np.array([-0.1, -0.2, -0.3, -0.4, -0.5]), np.array([0, 1, 1, 4, 5])
+    )
+    groups = steps_by_eval_seed(steps, episodes=6, eval_seeds=3)  # episodes 0-1, 2-3, 4-5
+    assert [list(p) for p, _ in groups] == [[0.1, 0.2, 0.3], [], [0.4, 0.5]]
+    assert [list(c) for _, c in groups] == [[-0.1, -0.2, -0.3], [], [-0.4, -0.5]]
+    with pytest.raises(ValueError, match="multiple of eval_seeds"):
+        steps_by_eval_seed(steps, episodes=7, eval_seeds=3)

@@ -17,7 +17,12 @@ from soo_rl.experiment.conditions import BASELINES, CONDITIONS
 from soo_rl.experiment.config import TUNED_SETTINGS, ExperimentConfig
 from soo_rl.experiment.graph import read_json
 from soo_rl.experiment.paths import BASELINE_RED, AgentRef, agent_dir, eval_paths, gif_path, tensorboard_dir
-from soo_rl.measurement.authors import authors_behaviour_difference, authors_detection
+from soo_rl.measurement.authors import (
+    AuthorsSteps,
+    authors_behaviour_difference,
+    authors_detection,
+    steps_by_eval_seed,
+)
 from soo_rl.measurement.detection import EPISODE_COUNTS, detection_curve
 from soo_rl.measurement.evaluation import METRICS
 from soo_rl.measurement.metrics import OUTCOMES
@@ -152,8 +157,8 @@ def against_baseline_red(
     if config.red != "co-learning":
         return {}
     rates: dict[str, Any] = {}
+    key = f"{BASELINE_RED}/{{}}"
     for condition in config.conditions:
-        key = f"{BASELINE_RED}/{{}}"
         values = {rate: [float(s[key.format(rate)]) for s in summaries_of[condition]] for rate in VARIANT_RATES}
         rates[condition] = {rate: summary(v, f"{condition}/{key.format(rate)}") for rate, v in values.items()}
     return rates
@@ -174,9 +179,8 @@ def authors_steps_by_eval_seed(config: ExperimentConfig, agent: AgentRef) -> lis
     with np.load(eval_paths(config, agent)[1]) as arrays:
         if "authors_p" not in arrays or episodes % AUTHORS_EVAL_SEEDS:
             return None
-        p, c, episode = arrays["authors_p"], arrays["authors_c"], arrays["authors_episode"]
-    group = episode // (episodes // AUTHORS_EVAL_SEEDS)
-    return [(p[group == g], c[group == g]) for g in range(AUTHORS_EVAL_SEEDS)]
+        steps = AuthorsSteps(arrays["authors_p"], arrays["authors_c"], arrays["authors_episode"])
+    return steps_by_eval_seed(steps, episodes, AUTHORS_EVAL_SEEDS)
 
 
 def authors_behaviour(config: ExperimentConfig, summary: Any) -> dict[str, Any]:

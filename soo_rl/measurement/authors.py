@@ -126,6 +126,21 @@ def authors_steps(
     return AuthorsSteps(p.T[kept], c.T[kept], episode[kept].astype(np.int64))
 
 
+def steps_by_eval_seed(steps: AuthorsSteps, episodes: int, eval_seeds: int) -> list[tuple[FloatArray, FloatArray]]:
+    """Kept moves per evaluation seed: the ``episodes`` recorded episodes split into ``eval_seeds`` consecutive groups
+    of equal size (as ``authors_detection`` splits them), each group's ``(p, c)``.
+
+    :param steps: the kept moves of the recorded episodes (``authors_steps``).
+    :param episodes: number of recorded episodes, a multiple of ``eval_seeds``.
+    :param eval_seeds: number of evaluation seeds (>= 1).
+    """
+    check_int("eval_seeds", eval_seeds, 1)
+    if episodes < eval_seeds or episodes % eval_seeds:
+        raise ValueError(f"episodes must be a positive multiple of eval_seeds ({eval_seeds}), got {episodes}")
+    group = steps.episode // (episodes // eval_seeds)
+    return [(steps.p[group == g], steps.c[group == g]) for g in range(eval_seeds)]
+
+
 def count_grid(p: ArrayLike, c: ArrayLike) -> IntArray:
     """The authors' count grid: ``grid[i, j]`` = number of steps with ``p > X_THRESHOLDS[i]`` and
     ``c < Y_THRESHOLDS[j]`` (``plot_parameter_sweep.py``'s ``filter_sublists``, lines 16-23, over the grid of lines
