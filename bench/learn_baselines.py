@@ -18,6 +18,11 @@ Targets (``TARGETS``, per world), each within ``--max-minutes`` of training wall
     python bench/learn_baselines.py --preset contingent --timesteps 4000000
     python bench/learn_baselines.py --preset contingent --checkpoints runs/contingent5   # a run's baselines
     python bench/learn_baselines.py --preset paper --red co-learning   # red learns alongside blue
+    python bench/learn_baselines.py --preset contingent --budgets 2000000 3000000   # both budgets, one run each
+
+With ``--budgets`` each agent trains once, to the largest budget, and is evaluated each time it passes one: with the
+project's constant learning rate and clip range, training on after an evaluation is the same run as training to
+that budget from the start (SB3 counts whole rollouts either way), so one 3M-step run gives the 2M and 3M rows.
 
 With ``--red co-learning`` red learns by PPO from blue's training episodes (``agents.co_learning``, a new red per
 run), and blue is evaluated against the red it finished training with (deterministic).
@@ -29,6 +34,7 @@ import argparse
 import dataclasses
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,23 +154,26 @@ def train(
     seed: int,
     settings: PPOSettings,
     env_overrides: dict[str, Any],
+    budgets: list[int],
     red: str = "scripted",
     log_every: int = 0,
-) -> tuple[SOOPPO, BatchPolicy, float]:
-    """Train one baseline from scratch against the scripted red follower or a co-learning red; return the model,
-    red's final policy (deterministic) and the wall time of ``learn`` in seconds."""
+) -> Iterator[tuple[SOOPPO, BatchPolicy, float]]:
+    """Train one baseline from scratch against the scripted red follower or a co-learning red; at each of the
+    increasing ``budgets`` (timesteps), yield the model, red's policy then (deterministic) and the wall time of
+    ``learn`` so far in seconds."""
     config = make_config(preset, reward_mode=mode, **env_overrides)
     opponent: BatchPolicy = scripted_policy("red_follower", config)
     if red == "co-learning":
-        opponent = new_co_learning_red(settings, seed, settings.total_timesteps, preset, env_overrides)
+        opponent = new_co_learning_red(settings, seed, budgets[-1], preset, env_overrides)
     env = make_vec_env(settings.n_envs, seed=seed, opponent=opponent, preset=preset, reward_mode=mode, **env_overrides)
     model = build_model(env, seed, settings)
     callback = OutcomeLogger(log_every) if log_every > 0 else None
-    start = time.perf_counter()
-    model.learn(total_timesteps=settings.total_timesteps, callback=callback)
-    wall = time.perf_counter() - start
-    final_red = ModelPolicy(opponent.model) if isinstance(opponent, CoLearningRed) else opponent
-    return model, final_red, wall
+    wall = 0.0
+    for budget in budgets:
+        start = time.perf_counter()
+        model.learn(total_timesteps=budget - model.num_timesteps, callback=callback, reset_num_timesteps=False)
+        wall += time.perf_counter() - start
+        yield model, (ModelPolicy(opponent.model) if isinstance(opponent, CoLearningRed) else opponent), wall
 
 
 def evaluate(
@@ -191,7 +200,7 @@ def evaluate(
 def format_row(row: dict[str, Any]) -> str:
     """One table line of ``HEADER``."""
     return (
-        f"{row['mode']:<10}{row['seed']:>5}{row['trap_rate']:>7.3f}{row['lure_trap_rate']:>7.3f}"
+        f"{row['mode']:<10}{row['seed']:>5}{row['budget']:>10}{row['trap_rate']:>7.3f}{row['lure_trap_rate']:>7.3f}"
         f"{row['blind_trap_rate']:>7.3f}{row['goal_rate']:>7.3f}{row['red_follow_rate']:>7.3f}"
         f"{row['honest_return']:>11.1f}{row['wall_s']:>8.1f}"
         f"{row['steps_per_s']:>9.0f}  {'PASS' if row['passed'] else 'FAIL'}"
@@ -199,22 +208,49 @@ def format_row(row: dict[str, Any]) -> str:
 
 
 HEADER = (
-    f"{'mode':<10}{'seed':>5}{'trap':>7}{'lure':>7}{'blind':>7}{'goal':>7}{'follow':>7}{'honest_ret':>11}{'wall_s':>8}"
+    f"{'mode':<10}{'seed':>5}{'budget':>10}{'trap':>7}{'lure':>7}{'blind':>7}{'goal':>7}{'follow':>7}{'honest_ret':>11}{'wall_s':>8}"
     f"{'steps/s':>9}  result"
 )
 
 
 def check_blind(rows: list[dict[str, Any]], targets: dict[str, Target]) -> None:
-    """Fail every deceptive row whose blind trap rate exceeds the honest rows' mean trap rate plus the margin."""
+    """Fail every deceptive row whose blind trap rate exceeds the mean trap rate of the honest rows of its
+    budget plus the margin."""
     margin = targets["deceptive"].blind_margin
-    honest = [row["trap_rate"] for row in rows if row["mode"] == "honest"]
-    if margin is None or not honest:
+    if margin is None:
         return
-    limit = float(np.mean(honest)) + margin
-    for row in rows:
-        if row["mode"] == "deceptive" and row["blind_trap_rate"] > limit:
-            row["passed"] = False
-    print(f"blind trap limit (honest mean trap + {margin}): {limit:.3f}")
+    for budget in sorted({row["budget"] for row in rows}):
+        honest = [row["trap_rate"] for row in rows if row["mode"] == "honest" and row["budget"] == budget]
+        if not honest:
+            continue
+        limit = float(np.mean(honest)) + margin
+        for row in rows:
+            if row["mode"] == "deceptive" and row["budget"] == budget and row["blind_trap_rate"] > limit:
+                row["passed"] = False
+        print(f"blind trap limit at {budget} steps (honest mean trap + {margin}): {limit:.3f}")
+
+
+def agents(
+    args: argparse.Namespace,
+    mode: str,
+    seed: int,
+    settings: PPOSettings,
+    env_overrides: dict[str, Any],
+    budgets: list[int],
+) -> Iterator[tuple[int, SOOPPO, BatchPolicy | None, float]]:
+    """Each budget, the agent of ``mode`` and ``seed`` then, its red (``None``: the scripted follower) and its
+    training wall time: trained here, or loaded from ``--checkpoints`` (its own budget, no wall time)."""
+    if args.checkpoints is None:
+        trained = train(args.preset, mode, seed, settings, env_overrides, budgets, args.red, args.log_every)
+        for budget, (model, final_red, wall) in zip(budgets, trained, strict=True):
+            yield budget, model, final_red, wall
+        return
+    agent = AgentRef(mode, seed)
+    red: BatchPolicy | None = None
+    if args.red == "co-learning":
+        red = ModelPolicy(load_checkpoint(own_red_path(args.checkpoints, agent)))
+    model = load_checkpoint(checkpoint_path(args.checkpoints, agent))
+    yield model.num_timesteps, model, red, float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,8 +269,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="RUN_DIR",
         help="check the baselines of an experiment run directory instead of training (no wall-time check)",
     )
+    parser.add_argument(
+        "--budgets",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="TIMESTEPS",
+        help="evaluate each agent at each of these budgets of one training run (default: --timesteps)",
+    )
     add_training_arguments(parser, max_minutes=10.0)
     args = parser.parse_args(argv)
+    if args.checkpoints is not None and args.budgets:
+        parser.error("--budgets trains agents; it cannot be combined with --checkpoints")
 
     torch.set_num_threads(1)
     settings = ppo_settings(PPOSettings(), args)
@@ -245,45 +291,39 @@ def main(argv: list[str] | None = None) -> int:
     if env_overrides:
         print(f"env overrides: {env_overrides}")
 
+    budgets = sorted(set(args.budgets or [settings.total_timesteps]))
     rows: list[dict[str, Any]] = []
     print(HEADER)
     for mode in args.modes:
         for seed in args.seeds:
-            red: BatchPolicy | None = None
-            if args.checkpoints is None:
-                model, red, wall = train(args.preset, mode, seed, settings, env_overrides, args.red, args.log_every)
-            else:
-                agent = AgentRef(mode, seed)
-                model = load_checkpoint(checkpoint_path(args.checkpoints, agent))
-                if args.red == "co-learning":
-                    red = ModelPolicy(load_checkpoint(own_red_path(args.checkpoints, agent)))
-                wall = float("nan")
-            measured = evaluate(model, red, args.preset, args.episodes, EVAL_SEED_OFFSET + seed, env_overrides)
-            if args.save is not None:
-                model.save(args.save / f"{mode}_{seed}.zip")
-            steps = model.num_timesteps
-            ok = targets[mode].passes(measured) and not wall > 60 * args.max_minutes
-            row = {"mode": mode, "seed": seed, **measured, "wall_s": wall, "timesteps": steps, "passed": ok}
-            row["steps_per_s"] = steps / wall
-            rows.append(row)
-            print(format_row(row), flush=True)
+            for budget, model, red, wall in agents(args, mode, seed, settings, env_overrides, budgets):
+                measured = evaluate(model, red, args.preset, args.episodes, EVAL_SEED_OFFSET + seed, env_overrides)
+                if args.save is not None:
+                    model.save(args.save / f"{mode}_{seed}_{budget}.zip")
+                steps = model.num_timesteps
+                ok = targets[mode].passes(measured) and not wall > 60 * args.max_minutes
+                row = {"mode": mode, "seed": seed, "budget": budget, **measured, "wall_s": wall, "timesteps": steps}
+                row.update(passed=ok, steps_per_s=steps / wall)
+                rows.append(row)
+                print(format_row(row), flush=True)
 
     print()
     check_blind(rows, targets)
     print(HEADER)
     for row in rows:
         print(format_row(row))
-    summary = {}
+    summary: dict[str, dict[str, Any]] = {}
     for mode in args.modes:
-        mine = [row for row in rows if row["mode"] == mode]
-        passed = sum(row["passed"] for row in mine)
-        mean_wall = float(np.mean([row["wall_s"] for row in mine]))
-        summary[mode] = {"passed": passed, "runs": len(mine), "mean_wall_s": mean_wall}
-        wall_text = "not measured (checkpoints)" if args.checkpoints else f"mean wall {mean_wall:.1f}s"
-        print(
-            f"{mode}: {passed}/{len(mine)} seeds pass ({targets[mode].describe()}, <= {args.max_minutes:g} min); "
-            + wall_text
-        )
+        for budget in budgets:
+            mine = [row for row in rows if row["mode"] == mode and row["budget"] == budget]
+            passed = sum(row["passed"] for row in mine)
+            mean_wall = float(np.mean([row["wall_s"] for row in mine]))
+            summary.setdefault(mode, {})[str(budget)] = {"passed": passed, "runs": len(mine), "mean_wall_s": mean_wall}
+            wall_text = "not measured (checkpoints)" if args.checkpoints else f"mean wall {mean_wall:.1f}s"
+            print(
+                f"{mode} at {budget} steps: {passed}/{len(mine)} seeds pass ({targets[mode].describe()}, "
+                f"<= {args.max_minutes:g} min); " + wall_text
+            )
     if args.out is not None:
         payload = {
             "settings": dataclasses.asdict(settings),
