@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_row(row))
     summary: dict[str, dict[str, Any]] = {}
     for mode in args.modes:
-        for budget in budgets:
+        for budget in sorted({row["budget"] for row in rows if row["mode"] == mode}):
             mine = [row for row in rows if row["mode"] == mode and row["budget"] == budget]
             passed = sum(row["passed"] for row in mine)
             mean_wall = float(np.mean([row["wall_s"] for row in mine]))
