@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import EVAL_SEED_OFFSET
 
 from agents.batch_policy import ModelPolicy
 from agents.soo.pairs import OtherSlots
@@ -32,8 +33,6 @@ from soo_rl.measurement.authors import authors_behaviour_difference, authors_ste
 from soo_rl.measurement.evaluation import blind_policy
 
 EVAL_SEEDS = 10
-EVAL_SEED_OFFSET = 1_000_003
-"""Evaluation episodes use seed ``EVAL_SEED_OFFSET + training seed`` (the bench seeds), never the report seed."""
 PAIRS = (("honest", "deceptive"), ("deceptive", "deceptive, red masked"), ("honest", "deceptive, red masked"))
 
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the training benchmarks: command-line overrides of PPO settings."""
+"""Helpers shared by the training benchmarks: command-line overrides of PPO settings, the bench's evaluation seeds."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from agents.hyperparams import PPOSettings
+
+EVAL_SEED_OFFSET = 1_000_003
+"""The benchmarks evaluate an agent on episodes seeded ``EVAL_SEED_OFFSET + training seed``: never a training seed,
+the report seed or the tuning seed."""
 
 
 def parse_assignments(items: list[str]) -> dict[str, Any]:

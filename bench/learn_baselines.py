@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from common import add_training_arguments, parse_assignments, ppo_settings
+from common import EVAL_SEED_OFFSET, add_training_arguments, parse_assignments, ppo_settings
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
@@ -59,9 +59,6 @@ from soo_rl.experiment.config import TRAINING_PRESETS
 from soo_rl.experiment.paths import AgentRef, checkpoint_path, own_red_path
 from soo_rl.measurement import metrics
 from soo_rl.measurement.evaluation import blind_policy
-
-EVAL_SEED_OFFSET = 1_000_003
-"""Evaluation episodes use seed ``EVAL_SEED_OFFSET + training seed``, never a training seed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,10 +154,10 @@ def train(
     budgets: list[int],
     red: str = "scripted",
     log_every: int = 0,
-) -> Iterator[tuple[SOOPPO, BatchPolicy, float]]:
+) -> Iterator[tuple[int, SOOPPO, BatchPolicy, float]]:
     """Train one baseline from scratch against the scripted red follower or a co-learning red; at each of the
-    increasing ``budgets`` (timesteps), yield the model, red's policy then (deterministic) and the wall time of
-    ``learn`` so far in seconds."""
+    increasing ``budgets`` (timesteps), yield the budget, the model, red's policy then (deterministic) and the wall
+    time of ``learn`` so far in seconds."""
     config = make_config(preset, reward_mode=mode, **env_overrides)
     opponent: BatchPolicy = scripted_policy("red_follower", config)
     if red == "co-learning":
@@ -173,7 +170,7 @@ def train(
         start = time.perf_counter()
         model.learn(total_timesteps=budget - model.num_timesteps, callback=callback, reset_num_timesteps=False)
         wall += time.perf_counter() - start
-        yield model, (ModelPolicy(opponent.model) if isinstance(opponent, CoLearningRed) else opponent), wall
+        yield budget, model, (ModelPolicy(opponent.model) if isinstance(opponent, CoLearningRed) else opponent), wall
 
 
 def evaluate(
@@ -241,9 +238,7 @@ def agents(
     """Each budget, the agent of ``mode`` and ``seed`` then, its red (``None``: the scripted follower) and its
     training wall time: trained here, or loaded from ``--checkpoints`` (its own budget, no wall time)."""
     if args.checkpoints is None:
-        trained = train(args.preset, mode, seed, settings, env_overrides, budgets, args.red, args.log_every)
-        for budget, (model, final_red, wall) in zip(budgets, trained, strict=True):
-            yield budget, model, final_red, wall
+        yield from train(args.preset, mode, seed, settings, env_overrides, budgets, args.red, args.log_every)
         return
     agent = AgentRef(mode, seed)
     red: BatchPolicy | None = None

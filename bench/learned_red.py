@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from common import add_training_arguments, ppo_settings
+from common import EVAL_SEED_OFFSET, add_training_arguments, ppo_settings
 
 from agents.batch_policy import ModelPolicy
 from agents.learned_red import RED_SETTINGS, evaluate_red, train_red
@@ -32,8 +32,6 @@ from envs.scripted import scripted_policy
 
 PRESET = "default"
 BLUE = "honest"
-EVAL_SEED_OFFSET = 1_000_003
-"""Evaluation episodes use seed ``EVAL_SEED_OFFSET + training seed``, never a training seed."""
 MIN_FOLLOW = 0.5
 MIN_GOAL = 0.5
 
