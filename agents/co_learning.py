@@ -35,10 +35,26 @@ one, with 5 epochs 1.45-1.46x in three runs (``python bench/ppo_throughput.py``,
 1.6x the suite allows."""
 
 
-def co_learning_settings(blue: PPOSettings) -> PPOSettings:
+RED_FIXED_FIELDS = ("n_envs", "n_steps")
+"""Fields of red's PPO settings that must stay blue's: red steps in blue's env and updates with blue's rollouts."""
+
+
+def co_learning_settings(blue: PPOSettings, overrides: Mapping[str, Any] | None = None) -> PPOSettings:
     """A co-learning red's PPO settings: ``blue``'s, with ``RED_EPOCHS`` epochs (rollouts of the same size, so that
-    red's and blue's coincide)."""
-    return dataclasses.replace(blue, n_epochs=RED_EPOCHS)
+    red's and blue's coincide), then ``overrides``.
+
+    :param blue: blue's PPO settings.
+    :param overrides: other values of red's ``PPOSettings`` fields (for example a smaller ``learning_rate`` for a
+        red that learns more slowly than blue); ``n_envs`` and ``n_steps`` stay blue's.
+    """
+    overrides = dict(overrides or {})
+    fixed = sorted(set(overrides) & set(RED_FIXED_FIELDS))
+    if fixed:
+        raise ValueError(f"red's {fixed} must be blue's: red steps in blue's env and learns from blue's rollouts")
+    unknown = sorted(set(overrides) - {field.name for field in dataclasses.fields(PPOSettings)})
+    if unknown:
+        raise ValueError(f"unknown PPOSettings fields for red: {unknown}")
+    return dataclasses.replace(blue, **{"n_epochs": RED_EPOCHS, **overrides})
 
 
 class CoLearningRed:
@@ -157,6 +173,7 @@ def new_co_learning_red(
     env_kwargs: Mapping[str, Any] | None = None,
     tensorboard_log: str | None = None,
     tb_log_name: str = "red",
+    red_overrides: Mapping[str, Any] | None = None,
 ) -> CoLearningRed:
     """A new red (``co_learning_settings(blue)``, seeded by ``seed``) that learns alongside a blue trained with
     ``blue``.
@@ -168,7 +185,8 @@ def new_co_learning_red(
     :param env_kwargs: other ``envs.config.DeceptionConfig`` fields.
     :param tensorboard_log: TensorBoard folder (``None``: not logged).
     :param tb_log_name: TensorBoard run name.
+    :param red_overrides: red's own values of ``PPOSettings`` fields (``co_learning_settings``).
     """
-    settings = co_learning_settings(blue)
+    settings = co_learning_settings(blue, red_overrides)
     model = new_model(RED, settings, seed, "honest", preset, env_kwargs)
     return CoLearningRed(model, settings.reward_scale, seed, total_timesteps, tensorboard_log, tb_log_name)

@@ -25,7 +25,9 @@ project's constant learning rate and clip range, training on after an evaluation
 that budget from the start (SB3 counts whole rollouts either way), so one 3M-step run gives the 2M and 3M rows.
 
 With ``--red co-learning`` red learns by PPO from blue's training episodes (``agents.co_learning``, a new red per
-run), and blue is evaluated against the red it finished training with (deterministic).
+run), and blue is evaluated against the red it finished training with (deterministic). ``--red-set FIELD=VALUE``
+gives that red its own PPO settings, for example ``--red-set learning_rate=1e-4`` for a red that learns ten times
+more slowly than blue.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.batch_policy import ModelPolicy
-from agents.co_learning import CoLearningRed, new_co_learning_red
+from agents.co_learning import CoLearningRed, co_learning_settings, new_co_learning_red
 from agents.hyperparams import PPOSettings
 from agents.soo.pairs import OtherSlots
 from agents.soo_ppo import SOOPPO, load_checkpoint
@@ -154,6 +156,7 @@ def train(
     budgets: list[int],
     red: str = "scripted",
     log_every: int = 0,
+    red_overrides: dict[str, Any] | None = None,
 ) -> Iterator[tuple[int, SOOPPO, BatchPolicy, float]]:
     """Train one baseline from scratch against the scripted red follower or a co-learning red; at each of the
     increasing ``budgets`` (timesteps), yield the budget, the model, red's policy then (deterministic) and the wall
@@ -161,7 +164,7 @@ def train(
     config = make_config(preset, reward_mode=mode, **env_overrides)
     opponent: BatchPolicy = scripted_policy("red_follower", config)
     if red == "co-learning":
-        opponent = new_co_learning_red(settings, seed, budgets[-1], preset, env_overrides)
+        opponent = new_co_learning_red(settings, seed, budgets[-1], preset, env_overrides, red_overrides=red_overrides)
     env = make_vec_env(settings.n_envs, seed=seed, opponent=opponent, preset=preset, reward_mode=mode, **env_overrides)
     model = build_model(env, seed, settings)
     callback = OutcomeLogger(log_every) if log_every > 0 else None
@@ -238,7 +241,10 @@ def agents(
     """Each budget, the agent of ``mode`` and ``seed`` then, its red (``None``: the scripted follower) and its
     training wall time: trained here, or loaded from ``--checkpoints`` (its own budget, no wall time)."""
     if args.checkpoints is None:
-        yield from train(args.preset, mode, seed, settings, env_overrides, budgets, args.red, args.log_every)
+        red_overrides = parse_assignments(args.red_set)
+        yield from train(
+            args.preset, mode, seed, settings, env_overrides, budgets, args.red, args.log_every, red_overrides
+        )
         return
     agent = AgentRef(mode, seed)
     red: BatchPolicy | None = None
@@ -255,6 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", nargs="+", choices=REWARD_MODES, default=["honest", "deceptive"])
     parser.add_argument("--env", nargs="*", default=[], metavar="FIELD=VALUE", help="override env config fields")
     parser.add_argument("--red", choices=REDS, default="scripted", help="red's policy: scripted, or learning with blue")
+    parser.add_argument(
+        "--red-set",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a co-learning red's PPOSettings fields (for example learning_rate=1e-4)",
+    )
     parser.add_argument("--log-every", type=int, default=0, help="print training outcomes every N rollouts")
     parser.add_argument("--save", type=Path, default=None, help="save each model here as <mode>_<seed>.zip")
     parser.add_argument(
@@ -276,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.checkpoints is not None and args.budgets:
         parser.error("--budgets trains agents; it cannot be combined with --checkpoints")
+    if args.red_set and args.red != "co-learning":
+        parser.error("--red-set sets a co-learning red's PPO settings; it needs --red co-learning")
 
     torch.set_num_threads(1)
     settings = ppo_settings(PPOSettings(), args)
@@ -283,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     make_config(args.preset, **env_overrides)  # validate early
     targets = TARGETS[args.preset]
     print(f"preset: {args.preset}\nred: {args.red}\nsettings: {settings}")
+    if args.red_set:
+        print(f"red's settings: {co_learning_settings(settings, parse_assignments(args.red_set))}")
     if env_overrides:
         print(f"env overrides: {env_overrides}")
 

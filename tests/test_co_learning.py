@@ -14,7 +14,7 @@ import pytest
 import torch as th
 
 from agents.batch_policy import ModelPolicy
-from agents.co_learning import CoLearningRed
+from agents.co_learning import RED_EPOCHS, CoLearningRed, co_learning_settings, new_co_learning_red
 from agents.hyperparams import PPOSettings
 from agents.learned_red import new_model
 from agents.soo_ppo import SOOPPO, load_checkpoint
@@ -122,6 +122,17 @@ def test_bad_reds_are_refused_with_the_field_named() -> None:
         co_red(np.zeros((3, co_red.model.observation_space.shape[0]), dtype=np.float32))
     with pytest.raises(ValueError, match="co-learning"):
         ExperimentConfig(preset="mpe2_simple_adversary", red="co-learning")
+
+
+def test_red_takes_its_own_settings_but_keeps_blues_rollouts() -> None:
+    red = new_co_learning_red(SETTINGS, 0, STEPS, red_overrides={"learning_rate": 1e-4, "ent_coef": 0.0})
+    assert red.model.learning_rate == 1e-4 and red.model.ent_coef == 0.0
+    assert red.model.n_epochs == RED_EPOCHS and red.model.n_steps == SETTINGS.n_steps
+    assert co_learning_settings(SETTINGS) == co_learning_settings(SETTINGS, {})
+    with pytest.raises(ValueError, match=r"\['n_steps'\] must be blue's"):
+        co_learning_settings(SETTINGS, {"n_steps": 32})
+    with pytest.raises(ValueError, match="unknown PPOSettings fields for red: \\['lr'\\]"):
+        co_learning_settings(SETTINGS, {"lr": 1e-4})
 
 
 def _saved(model: SOOPPO) -> io.BytesIO:

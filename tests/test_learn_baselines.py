@@ -30,3 +30,14 @@ def test_an_evaluation_between_budgets_leaves_the_training_run_unchanged(tmp_pat
     assert {key: staged[1][key] for key in MEASURED} == {key: straight[0][key] for key in MEASURED}
     # The first stage is an earlier policy, not the same one evaluated twice.
     assert staged[0]["honest_return"] != staged[1]["honest_return"]
+
+
+def test_red_settings_reach_the_co_learning_red_and_need_one(tmp_path: Path) -> None:
+    """``--red-set`` changes a co-learning red's learning (so blue's run too) and is refused without one."""
+    base = ("--red", "co-learning", "--timesteps", "8192")
+    default_red = learn_baselines(tmp_path, "default_red", *base)
+    slow_red = learn_baselines(tmp_path, "slow_red", *base, "--red-set", "learning_rate=1e-6")
+    assert default_red[0]["honest_return"] != slow_red[0]["honest_return"]
+    command = [sys.executable, str(ROOT / "bench" / "learn_baselines.py"), "--red-set", "learning_rate=1e-4"]
+    refused = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode == 2 and "needs --red co-learning" in refused.stderr
