@@ -45,7 +45,10 @@ class DeceptionConfig:
     trap_penalty: float = 5.0
     """Penalty per step for blue while red is trapped, in the ``honesty`` reward mode only."""
     red_follow_reward: float = 1.0
-    """Reward per step for a learned red while blue is within ``red_radius``."""
+    """Reward per step for a learned red while blue is within ``red_follow_radius``."""
+    red_follow_radius: float | None = None
+    """Distance from blue within which a learned red earns ``red_follow_reward`` (``None``: ``red_radius``, so
+    that seeing blue is enough)."""
     shaping_coef: float = 0.0
     """Dense shaping for blue, identical in both modes: ``-shaping_coef * distance(blue, goal)`` per step."""
     collision_penalty: float = 0.0
@@ -83,6 +86,8 @@ class DeceptionConfig:
         radii = ("blue_radius", "red_radius", "trap_radius", "goal_radius", "collision_radius", "blue_spawn_radius")
         for name in (*radii, "collision_penalty"):
             check_float(name, getattr(self, name), 0.0, math.inf)
+        if self.red_follow_radius is not None:
+            check_float("red_follow_radius", self.red_follow_radius, 0.0, math.inf)
         check_float("blue_spawn_min_radius", self.blue_spawn_min_radius, 0.0, self.blue_spawn_radius)
         check_float("absent_red_share", self.absent_red_share, 0.0, 1.0)
         for name in ("dt", "mass", "sensitivity", "red_speed"):

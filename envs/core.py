@@ -154,7 +154,8 @@ class DeceptionCore:
         # radius); columns 2-3 the proximity rewards (red's follow bonus, blue's collision penalty).
         self._radii = np.empty(4)
         self._radii[RED_INDEX], self._radii[BLUE_INDEX] = config.red_radius, config.blue_radius
-        self._radii[2 + RED_INDEX], self._radii[2 + BLUE_INDEX] = config.red_radius, config.collision_radius
+        follow_radius = config.red_radius if config.red_follow_radius is None else config.red_follow_radius
+        self._radii[2 + RED_INDEX], self._radii[2 + BLUE_INDEX] = follow_radius, config.collision_radius
         self._sees = np.zeros((n, 2), dtype=bool)
         self._near = np.zeros((n, 2), dtype=bool)
         # Per-agent reward coefficients (red, blue): proximity (red's follow bonus, blue's collision penalty),

@@ -36,6 +36,7 @@ configs = st.builds(
     goal_reward=st.floats(-10, 10),
     trap_reward=st.floats(-10, 10),
     red_follow_reward=st.floats(-10, 10),
+    red_follow_radius=st.none() | radius,
     shaping_coef=st.floats(0, 2),
     red_speed=st.floats(0.25, 2.0),
     damping=st.floats(0.05, 1.0),
@@ -163,8 +164,9 @@ def test_rewards_match_spec_formulas(config: DeceptionConfig, n: int, seed: int)
         if config.reward_mode == "deceptive":
             blue = blue + config.trap_reward * trapped
         red_at_goal = distance(pos[:, RED_INDEX], goal) <= config.goal_radius
-        red_sees = distance(pos[:, RED_INDEX], pos[:, BLUE_INDEX]) <= config.red_radius
-        red = config.goal_reward * red_at_goal + config.red_follow_reward * red_sees
+        follow_radius = config.red_radius if config.red_follow_radius is None else config.red_follow_radius
+        red_follows = distance(pos[:, RED_INDEX], pos[:, BLUE_INDEX]) <= follow_radius
+        red = config.goal_reward * red_at_goal + config.red_follow_reward * red_follows
         np.testing.assert_allclose(tr.rewards[:, BLUE_INDEX], blue, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(tr.rewards[:, RED_INDEX], red, rtol=1e-12, atol=1e-12)
         np.testing.assert_array_equal(tr.truncated, tr.after["t"] >= config.max_cycles)
