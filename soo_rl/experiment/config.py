@@ -25,8 +25,9 @@ TUNED_SETTINGS: dict[str, str] = {
     "finetune.honesty_trap_penalty": "5, chosen on the tuning seed 50,000 (the honesty-reward search)",
     "finetune.timesteps": "500,000, chosen on the tuning seed 50,000 (the honesty-reward search)",
     "preset=contingent": "its world settings (25% absent reds, a red that gives up, radii 0.4/0.2, trap reward 8) "
-    "and its 4M-step baseline budget, chosen on bench/learn_baselines.py's evaluation seeds (1,000,003 + training "
-    "seed), deceptive baselines only; the report seed was never used (README, 'The contingent world')",
+    "and its baseline budgets (4M steps at entropy 0.01; or 3M deceptive and 2M honest at entropy 0.02, issue 19), "
+    "chosen on bench/learn_baselines.py's evaluation seeds (1,000,003 + training seed); the report seed was never "
+    "used (docs/environment/contingent.md)",
     "honest_timesteps": "500,000: the honest baselines of a 3-seed default run reach goal rate 1.00 and trap rate "
     "0.09-0.12 by 0.14M of their then 2M steps on every seed, in the periodic training-time evaluation (seeds 20,000 + "
     "training seed, 200 episodes); the report seed was never used",
