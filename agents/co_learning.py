@@ -174,6 +174,7 @@ def new_co_learning_red(
     tensorboard_log: str | None = None,
     tb_log_name: str = "red",
     red_overrides: Mapping[str, Any] | None = None,
+    warmup_timesteps: int = 0,
 ) -> CoLearningRed:
     """A new red (``co_learning_settings(blue)``, seeded by ``seed``) that learns alongside a blue trained with
     ``blue``.
@@ -186,7 +187,12 @@ def new_co_learning_red(
     :param tensorboard_log: TensorBoard folder (``None``: not logged).
     :param tb_log_name: TensorBoard run name.
     :param red_overrides: red's own values of ``PPOSettings`` fields (``co_learning_settings``).
+    :param warmup_timesteps: env steps red first learns against the scripted honest blue, so that it starts as a
+        follower (a curriculum; 0: red starts untrained, as in the authors' code).
     """
+    check_int("warmup_timesteps", warmup_timesteps, 0)
     settings = co_learning_settings(blue, red_overrides)
     model = new_model(RED, settings, seed, "honest", preset, env_kwargs)
+    if warmup_timesteps:
+        model.learn(warmup_timesteps)
     return CoLearningRed(model, settings.reward_scale, seed, total_timesteps, tensorboard_log, tb_log_name)

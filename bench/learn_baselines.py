@@ -157,6 +157,7 @@ def train(
     red: str = "scripted",
     log_every: int = 0,
     red_overrides: dict[str, Any] | None = None,
+    red_warmup: int = 0,
 ) -> Iterator[tuple[int, SOOPPO, BatchPolicy, float]]:
     """Train one baseline from scratch against the scripted red follower or a co-learning red; at each of the
     increasing ``budgets`` (timesteps), yield the budget, the model, red's policy then (deterministic) and the wall
@@ -164,7 +165,9 @@ def train(
     config = make_config(preset, reward_mode=mode, **env_overrides)
     opponent: BatchPolicy = scripted_policy("red_follower", config)
     if red == "co-learning":
-        opponent = new_co_learning_red(settings, seed, budgets[-1], preset, env_overrides, red_overrides=red_overrides)
+        opponent = new_co_learning_red(
+            settings, seed, budgets[-1], preset, env_overrides, red_overrides=red_overrides, warmup_timesteps=red_warmup
+        )
     env = make_vec_env(settings.n_envs, seed=seed, opponent=opponent, preset=preset, reward_mode=mode, **env_overrides)
     model = build_model(env, seed, settings)
     callback = OutcomeLogger(log_every) if log_every > 0 else None
@@ -243,7 +246,16 @@ def agents(
     if args.checkpoints is None:
         red_overrides = parse_assignments(args.red_set)
         yield from train(
-            args.preset, mode, seed, settings, env_overrides, budgets, args.red, args.log_every, red_overrides
+            args.preset,
+            mode,
+            seed,
+            settings,
+            env_overrides,
+            budgets,
+            args.red,
+            args.log_every,
+            red_overrides,
+            args.red_warmup,
         )
         return
     agent = AgentRef(mode, seed)
@@ -268,6 +280,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FIELD=VALUE",
         help="override a co-learning red's PPOSettings fields (for example learning_rate=1e-4)",
     )
+    parser.add_argument(
+        "--red-warmup",
+        type=int,
+        default=0,
+        metavar="TIMESTEPS",
+        help="a co-learning red first learns this many steps against the scripted honest blue (a curriculum)",
+    )
     parser.add_argument("--log-every", type=int, default=0, help="print training outcomes every N rollouts")
     parser.add_argument("--save", type=Path, default=None, help="save each model here as <mode>_<seed>.zip")
     parser.add_argument(
@@ -289,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.checkpoints is not None and args.budgets:
         parser.error("--budgets trains agents; it cannot be combined with --checkpoints")
-    if args.red_set and args.red != "co-learning":
-        parser.error("--red-set sets a co-learning red's PPO settings; it needs --red co-learning")
+    if (args.red_set or args.red_warmup) and args.red != "co-learning":
+        parser.error("--red-set and --red-warmup set up a co-learning red; they need --red co-learning")
 
     torch.set_num_threads(1)
     settings = ppo_settings(PPOSettings(), args)

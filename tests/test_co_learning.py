@@ -135,6 +135,15 @@ def test_red_takes_its_own_settings_but_keeps_blues_rollouts() -> None:
         co_learning_settings(SETTINGS, {"lr": 1e-4})
 
 
+def test_a_warmed_up_red_has_first_learned_against_the_scripted_honest_blue() -> None:
+    fresh = new_co_learning_red(SETTINGS, 0, STEPS)
+    warmed = new_co_learning_red(SETTINGS, 0, STEPS, warmup_timesteps=STEPS)
+    assert fresh.model.num_timesteps == 0 and warmed.model.num_timesteps == STEPS
+    assert not th.equal(parameters(fresh.model), parameters(warmed.model))
+    with pytest.raises(ValueError, match="warmup_timesteps"):
+        new_co_learning_red(SETTINGS, 0, STEPS, warmup_timesteps=-1)
+
+
 def _saved(model: SOOPPO) -> io.BytesIO:
     buffer = io.BytesIO()
     model.save(buffer)

@@ -40,4 +40,4 @@ def test_red_settings_reach_the_co_learning_red_and_need_one(tmp_path: Path) -> 
     assert default_red[0]["honest_return"] != slow_red[0]["honest_return"]
     command = [sys.executable, str(ROOT / "bench" / "learn_baselines.py"), "--red-set", "learning_rate=1e-4"]
     refused = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    assert refused.returncode == 2 and "needs --red co-learning" in refused.stderr
+    assert refused.returncode == 2 and "need --red co-learning" in refused.stderr
