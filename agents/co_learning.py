@@ -99,6 +99,7 @@ class CoLearningRed:
         self._episode_starts = np.ones(model.n_envs, dtype=bool)
         self._step: tuple[NDArray[np.float32], NDArray[Any], th.Tensor, th.Tensor] | None = None
         model.set_logger(configure_logger(0, tensorboard_log, tb_log_name, reset_num_timesteps=False))
+        model.rollout_buffer.reset()  # a model that has just learned holds its last (flattened) rollout
         model.policy.set_training_mode(False)
 
     def __call__(self, obs: NDArray[np.float32]) -> NDArray[Any]:

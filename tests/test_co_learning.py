@@ -140,6 +140,8 @@ def test_a_warmed_up_red_has_first_learned_against_the_scripted_honest_blue() ->
     warmed = new_co_learning_red(SETTINGS, 0, STEPS, warmup_timesteps=STEPS)
     assert fresh.model.num_timesteps == 0 and warmed.model.num_timesteps == STEPS
     assert not th.equal(parameters(fresh.model), parameters(warmed.model))
+    train_blue(warmed)
+    assert warmed.updates == STEPS // (SETTINGS.n_envs * SETTINGS.n_steps)
     with pytest.raises(ValueError, match="warmup_timesteps"):
         new_co_learning_red(SETTINGS, 0, STEPS, warmup_timesteps=-1)
 
