@@ -71,7 +71,7 @@ def test_baseline_fingerprints_cover_exactly_the_baseline_settings() -> None:
     }
     for key, value in changes.items():
         assert baseline_fingerprint(dataclasses.replace(base, **{key: value})) != baseline_fingerprint(base), key
-    assert set(changes) | {"red", "red_timesteps"} == set(BASELINE_SETTINGS)
+    assert set(changes) | {"red", "red_timesteps", "red_warmup_timesteps"} == set(BASELINE_SETTINGS)
     unrelated = {
         "finetune": FineTuneSettings(soo_coef=3.0, soo_layers=(1,)),
         "eval": dataclasses.replace(base.eval, episodes=7),
@@ -84,6 +84,11 @@ def test_baseline_fingerprints_cover_exactly_the_baseline_settings() -> None:
         assert baseline_fingerprint(dataclasses.replace(base, **{key: value})) == baseline_fingerprint(base), key
     learned = dataclasses.replace(base, red="learned")
     assert baseline_fingerprint(dataclasses.replace(learned, red_timesteps=10)) != baseline_fingerprint(learned)
+    co_learning = dataclasses.replace(base, red="co-learning")
+    warmed = dataclasses.replace(co_learning, red_warmup_timesteps=10)
+    assert baseline_fingerprint(warmed) != baseline_fingerprint(co_learning)
+    with pytest.raises(ValueError, match="red_warmup_timesteps warms up a co-learning red; red is 'learned'"):
+        dataclasses.replace(learned, red_warmup_timesteps=10)
 
 
 def test_the_soo_layers_define_the_measured_soo_value_not_the_baselines() -> None:

@@ -139,6 +139,7 @@ BASELINE_SETTINGS: tuple[str, ...] = (
     "preset",
     "red",
     "red_timesteps",
+    "red_warmup_timesteps",
     "ppo",
     "honest_timesteps",
     "train_eval_episodes",
@@ -148,3 +149,6 @@ BASELINE_SETTINGS: tuple[str, ...] = (
 
 LEARNED_RED_SETTINGS: tuple[str, ...] = ("red_timesteps",)
 """Settings of ``BASELINE_SETTINGS`` that matter only when red is learned."""
+
+CO_LEARNING_RED_SETTINGS: tuple[str, ...] = ("red_warmup_timesteps",)
+"""Settings of ``BASELINE_SETTINGS`` that matter only when red learns alongside blue."""

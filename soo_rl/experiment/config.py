@@ -145,6 +145,10 @@ class ExperimentConfig:
     deceptive baseline's red, and every blue is evaluated against the red it finished training with."""
     red_timesteps: int = 150_000
     """PPO steps of a learned red."""
+    red_warmup_timesteps: int = 0
+    """Env steps a co-learning red first learns against the scripted honest blue, before its baseline trains with
+    it: a curriculum in which red starts as a follower (0: red starts untrained, as in the authors' code). Only with
+    ``red = "co-learning"``."""
     ppo: PPOSettings = field(default_factory=PPOSettings)
     """PPO settings of the baselines (fine-tuning reuses them, with its own budget and learning rate); the deceptive
     baseline trains for ``ppo.total_timesteps``."""
@@ -192,6 +196,9 @@ class ExperimentConfig:
             raise ValueError(f"conditions must not repeat a condition, got {self.conditions!r}")
         check_choice("red", self.red, RED_KINDS)
         check_int("red_timesteps", self.red_timesteps, 1)
+        check_int("red_warmup_timesteps", self.red_warmup_timesteps, 0)
+        if self.red_warmup_timesteps and self.red != "co-learning":
+            raise ValueError(f"red_warmup_timesteps warms up a co-learning red; red is {self.red!r}")
         check_int("honest_timesteps", self.honest_timesteps, 1)
         check_int("workers", self.workers, 1)
         check_int("retries", self.retries, 0)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.variants import HELD_OUT_VARIANTS
-from soo_rl.experiment.conditions import BASELINE_SETTINGS, BASELINES, LEARNED_RED_SETTINGS
+from soo_rl.experiment.conditions import BASELINE_SETTINGS, BASELINES, CO_LEARNING_RED_SETTINGS, LEARNED_RED_SETTINGS
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.measurement.evaluation import METRICS
 from soo_rl.measurement.metrics import OUTCOMES
@@ -52,8 +52,11 @@ def fingerprint(settings: dict[str, Any]) -> str:
 
 
 def baseline_settings(config: ExperimentConfig) -> dict[str, Any]:
-    """The settings the baselines' training depends on (``conditions.BASELINE_SETTINGS``); a scripted red has none."""
-    ignored = () if config.red == "learned" else LEARNED_RED_SETTINGS
+    """The settings the baselines' training depends on (``conditions.BASELINE_SETTINGS``); each kind of red's own
+    settings count only for that kind."""
+    ignored = (() if config.red == "learned" else LEARNED_RED_SETTINGS) + (
+        () if config.red == "co-learning" else CO_LEARNING_RED_SETTINGS
+    )
     return {k: v for k, v in config.to_dict().items() if k in BASELINE_SETTINGS and k not in ignored}
 
 

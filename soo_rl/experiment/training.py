@@ -109,11 +109,19 @@ def baseline_red(config: ExperimentConfig, agent: AgentRef) -> ModelPolicy | Non
 
 def co_learning_red(config: ExperimentConfig, agent: AgentRef, timesteps: int, tensorboard_log: str) -> CoLearningRed:
     """The red that learns alongside ``agent`` (``agents.co_learning.co_learning_settings`` of the baselines' PPO
-    settings): a new one for a baseline, a copy of its deceptive baseline's red for a fine-tuning, so that each
-    fine-tuned blue keeps its own red."""
+    settings): a new one for a baseline (first warmed up for ``red_warmup_timesteps``), a copy of its deceptive
+    baseline's red for a fine-tuning, so that each fine-tuned blue keeps its own red."""
     name = f"{agent.name}_red"
     if not CONDITIONS[agent.condition].fine_tuned:
-        return new_co_learning_red(config.ppo, agent.seed, timesteps, config.preset, None, tensorboard_log, name)
+        return new_co_learning_red(
+            config.ppo,
+            agent.seed,
+            timesteps,
+            config.preset,
+            tensorboard_log=tensorboard_log,
+            tb_log_name=name,
+            warmup_timesteps=config.red_warmup_timesteps,
+        )
     model = load_checkpoint(own_red_checkpoint(config, AgentRef("deceptive", agent.seed)))
     return CoLearningRed(model, config.ppo.reward_scale, agent.seed, timesteps, tensorboard_log, name)
 

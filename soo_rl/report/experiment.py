@@ -250,11 +250,15 @@ def _red_text(config: ExperimentConfig) -> str:
     if config.red == "scripted":
         return "the scripted follower (SPEC section 2)" if config.preset in TRAINING_PRESETS else "scripted"
     if config.red == "co-learning":
+        start = (
+            f"first warmed up for {config.red_warmup_timesteps:,} steps against the scripted honest blue"
+            if config.red_warmup_timesteps
+            else "from scratch"
+        )
         return (
             "co-learning (PPO on red's reward from the episodes blue trains on, with the baselines' PPO settings but "
-            f"{RED_EPOCHS} epochs; each "
-            "baseline trains its own red from scratch, each fine-tuning continues its deceptive baseline's red, and "
-            "every blue is evaluated against the red it finished training with)"
+            f"{RED_EPOCHS} epochs; each baseline trains its own red {start}, each fine-tuning continues its deceptive "
+            "baseline's red, and every blue is evaluated against the red it finished training with)"
         )
     return (
         f"learned (PPO on red's reward against the scripted honest blue, {config.red_timesteps:,} steps, one per "
