@@ -9,7 +9,8 @@ goal rate, honest return, wall time, training speed and pass/fail per run, plus 
 Targets (``TARGETS``, per world), each within ``--max-minutes`` of training wall time:
 
 - ``default``: deceptive trap >= 0.8 and goal >= 0.8; honest trap <= 0.2 and goal >= 0.9.
-- ``paper`` (issue 18): deceptive trap >= 0.8 and goal >= 0.8; honest trap <= 0.2 and goal >= 0.95.
+- ``paper`` and ``paper_learnable`` (issue 18): deceptive trap >= 0.8 and goal >= 0.8; honest trap <= 0.2 and goal
+  >= 0.95.
 - ``contingent``: honest trap <= 0.2 and goal >= 0.95; deceptive trap >= 0.8 among the episodes in which a lure
   is possible (red not absent), goal >= 0.9, and blind trap rate (red masked from blue's view) at most the honest
   baselines' mean trap rate + 0.1 (checked in the summary, so run both modes).
@@ -95,9 +96,11 @@ class Target:
 
 _DECEPTIVE_TARGET = Target(min_trap=0.8, min_goal=0.8)
 _DEFAULT_TARGETS = {"deceptive": _DECEPTIVE_TARGET, "honest": Target(max_trap=0.2, min_goal=0.9)}
+_PAPER_TARGETS = {"deceptive": _DECEPTIVE_TARGET, "honest": Target(max_trap=0.2, min_goal=0.95)}
 TARGETS: dict[str, dict[str, Target]] = {
     "default": _DEFAULT_TARGETS,
-    "paper": {"deceptive": _DECEPTIVE_TARGET, "honest": Target(max_trap=0.2, min_goal=0.95)},
+    "paper": _PAPER_TARGETS,
+    "paper_learnable": _PAPER_TARGETS,
     "awareness": _DEFAULT_TARGETS,
     "contingent": {
         "deceptive": Target(min_trap=0.8, min_goal=0.9, blind_margin=0.1),

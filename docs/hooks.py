@@ -20,9 +20,14 @@ from pathlib import Path
 from typing import Any
 
 MARKER = re.compile(r"^<!-- generated:([a-z-]+)(?::([\w-]+))? -->$", re.MULTILINE)
-WORLDS: tuple[str, ...] = ("paper", "default", "contingent", "awareness")
+WORLDS: tuple[str, ...] = ("paper", "paper_learnable", "default", "contingent", "awareness")
 """The training worlds (``envs.config.PRESETS`` without the held-out variants), in the order of the docs."""
-GIF_POLICIES: dict[str, str] = {"paper": "deceptive", "default": "deceptive", "contingent": "contingent"}
+GIF_POLICIES: dict[str, str] = {
+    "paper": "deceptive",
+    "paper_learnable": "deceptive",
+    "default": "deceptive",
+    "contingent": "contingent",
+}
 """Scripted blue of each world's GIF (``awareness``: the honest blue, which red follows onto the goal)."""
 
 

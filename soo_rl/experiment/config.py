@@ -43,7 +43,7 @@ TUNED_SETTINGS: dict[str, str] = {
 }
 """Every setting chosen by looking at results, with the evaluation seed it was chosen on (README, "Protocol")."""
 
-World = Literal["paper", "default", "awareness", "contingent", "mpe2_simple_adversary"]
+World = Literal["paper", "default", "paper_learnable", "awareness", "contingent", "mpe2_simple_adversary"]
 """The names of ``WORLDS`` as a type, so that ``--help`` lists them (a test keeps the two equal)."""
 RedKind = Literal["scripted", "learned", "co-learning"]
 RED_KINDS: tuple[str, ...] = ("scripted", "learned", "co-learning")
