@@ -154,7 +154,7 @@ def _saved(model: SOOPPO) -> io.BytesIO:
 
 
 CO_LEARNING_RUN = ["--quick", "--red", "co-learning", "--seeds", "0", "--conditions", "soo", "--no-gifs"]
-CO_LEARNING_RUN += ["--red-warmup-timesteps", "1024"]
+CO_LEARNING_RUN += ["--red-warmup-timesteps", "1024", "--red-ent-coef", "0.0"]
 
 
 def run_experiment(run_dir: Path, *extra: str) -> None:
@@ -187,6 +187,7 @@ def test_every_blue_keeps_its_own_red_which_kept_learning_in_fine_tuning(co_lear
     assert fine_tuned_red.num_timesteps > deceptive_red.num_timesteps
     deceptive = load_checkpoint(checkpoints / "deceptive_seed0.zip")
     assert deceptive_red.num_timesteps == 1024 + deceptive.num_timesteps  # the warm-up, then the blue's training
+    assert deceptive_red.ent_coef == fine_tuned_red.ent_coef == 0.0 != deceptive.ent_coef
 
 
 def test_fine_tuned_blues_are_evaluated_against_both_reds(co_learning_run: Path) -> None:
@@ -196,7 +197,7 @@ def test_fine_tuned_blues_are_evaluated_against_both_reds(co_learning_run: Path)
     assert all(0.0 <= against["soo"][rate]["mean"] <= 1.0 for rate in ("trap_rate", "goal_rate"))
     report = (co_learning_run / "report.md").read_text()
     assert "red: co-learning" in report and "## Against the red it started from" in report
-    assert "first warmed up for 1,024 steps against the scripted honest blue" in report
+    assert "5 epochs and entropy coefficient 0; each baseline trains its own red first warmed up for 1,024" in report
 
 
 def test_a_damaged_red_checkpoint_is_retrained_on_resume(co_learning_run: Path) -> None:

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from envs.config import make_config
-from soo_rl.experiment.conditions import BASELINE_SETTINGS, BASELINES, CONDITIONS, FINE_TUNINGS
+from soo_rl.experiment.conditions import (
+    BASELINE_SETTINGS,
+    BASELINES,
+    CO_LEARNING_RED_SETTINGS,
+    CONDITIONS,
+    FINE_TUNINGS,
+)
 from soo_rl.experiment.config import ExperimentConfig, FineTuneSettings
 from soo_rl.experiment.paths import (
     AgentRef,
@@ -71,7 +77,7 @@ def test_baseline_fingerprints_cover_exactly_the_baseline_settings() -> None:
     }
     for key, value in changes.items():
         assert baseline_fingerprint(dataclasses.replace(base, **{key: value})) != baseline_fingerprint(base), key
-    assert set(changes) | {"red", "red_timesteps", "red_warmup_timesteps"} == set(BASELINE_SETTINGS)
+    assert set(changes) | {"red", "red_timesteps", *CO_LEARNING_RED_SETTINGS} == set(BASELINE_SETTINGS)
     unrelated = {
         "finetune": FineTuneSettings(soo_coef=3.0, soo_layers=(1,)),
         "eval": dataclasses.replace(base.eval, episodes=7),
@@ -85,10 +91,11 @@ def test_baseline_fingerprints_cover_exactly_the_baseline_settings() -> None:
     learned = dataclasses.replace(base, red="learned")
     assert baseline_fingerprint(dataclasses.replace(learned, red_timesteps=10)) != baseline_fingerprint(learned)
     co_learning = dataclasses.replace(base, red="co-learning")
-    warmed = dataclasses.replace(co_learning, red_warmup_timesteps=10)
-    assert baseline_fingerprint(warmed) != baseline_fingerprint(co_learning)
-    with pytest.raises(ValueError, match="red_warmup_timesteps warms up a co-learning red; red is 'learned'"):
-        dataclasses.replace(learned, red_warmup_timesteps=10)
+    for key, value in {"red_warmup_timesteps": 10, "red_ent_coef": 0.0}.items():
+        changed = dataclasses.replace(co_learning, **{key: value})
+        assert baseline_fingerprint(changed) != baseline_fingerprint(co_learning), key
+        with pytest.raises(ValueError, match=f"{key} sets up a co-learning red; red is 'learned'"):
+            dataclasses.replace(learned, **{key: value})
 
 
 def test_the_soo_layers_define_the_measured_soo_value_not_the_baselines() -> None:

@@ -140,6 +140,7 @@ BASELINE_SETTINGS: tuple[str, ...] = (
     "red",
     "red_timesteps",
     "red_warmup_timesteps",
+    "red_ent_coef",
     "ppo",
     "honest_timesteps",
     "train_eval_episodes",
@@ -150,5 +151,5 @@ BASELINE_SETTINGS: tuple[str, ...] = (
 LEARNED_RED_SETTINGS: tuple[str, ...] = ("red_timesteps",)
 """Settings of ``BASELINE_SETTINGS`` that matter only when red is learned."""
 
-CO_LEARNING_RED_SETTINGS: tuple[str, ...] = ("red_warmup_timesteps",)
+CO_LEARNING_RED_SETTINGS: tuple[str, ...] = ("red_warmup_timesteps", "red_ent_coef")
 """Settings of ``BASELINE_SETTINGS`` that matter only when red learns alongside blue."""

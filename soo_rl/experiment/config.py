@@ -14,7 +14,7 @@ from agents.soo.pairs import FLAG_OPTIONS, INSERTIONS, FlagOption, Insertion, Pa
 from envs.config import PRESETS
 from envs.validation import check_choice, check_float, check_int
 from envs.variants import HELD_OUT_VARIANTS
-from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS, FineTuning
+from soo_rl.experiment.conditions import CO_LEARNING_RED_SETTINGS, CONDITIONS, FINE_TUNINGS, FineTuning
 from soo_rl.measurement.evaluation import EvalSettings
 from soo_rl.measurement.soo_value import SOOMeasure
 
@@ -145,6 +145,9 @@ class ExperimentConfig:
     deceptive baseline's red, and every blue is evaluated against the red it finished training with."""
     red_timesteps: int = 150_000
     """PPO steps of a learned red."""
+    red_ent_coef: float | None = None
+    """Entropy bonus of a co-learning red (``None``: the baselines' ``ppo.ent_coef``, like its other PPO settings).
+    Only with ``red = "co-learning"``."""
     red_warmup_timesteps: int = 0
     """Env steps a co-learning red first learns against the scripted honest blue, before its baseline trains with
     it: a curriculum in which red starts as a follower (0: red starts untrained, as in the authors' code). Only with
@@ -197,8 +200,11 @@ class ExperimentConfig:
         check_choice("red", self.red, RED_KINDS)
         check_int("red_timesteps", self.red_timesteps, 1)
         check_int("red_warmup_timesteps", self.red_warmup_timesteps, 0)
-        if self.red_warmup_timesteps and self.red != "co-learning":
-            raise ValueError(f"red_warmup_timesteps warms up a co-learning red; red is {self.red!r}")
+        if self.red_ent_coef is not None:
+            check_float("red_ent_coef", self.red_ent_coef, 0.0, float("inf"))
+        for name in CO_LEARNING_RED_SETTINGS:
+            if getattr(self, name) != getattr(ExperimentConfig, name) and self.red != "co-learning":
+                raise ValueError(f"{name} sets up a co-learning red; red is {self.red!r}")
         check_int("honest_timesteps", self.honest_timesteps, 1)
         check_int("workers", self.workers, 1)
         check_int("retries", self.retries, 0)

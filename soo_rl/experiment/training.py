@@ -120,6 +120,7 @@ def co_learning_red(config: ExperimentConfig, agent: AgentRef, timesteps: int, t
             config.preset,
             tensorboard_log=tensorboard_log,
             tb_log_name=name,
+            red_overrides=None if config.red_ent_coef is None else {"ent_coef": config.red_ent_coef},
             warmup_timesteps=config.red_warmup_timesteps,
         )
     model = load_checkpoint(own_red_checkpoint(config, AgentRef("deceptive", agent.seed)))

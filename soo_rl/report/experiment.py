@@ -255,10 +255,11 @@ def _red_text(config: ExperimentConfig) -> str:
             if config.red_warmup_timesteps
             else "from scratch"
         )
+        entropy = "" if config.red_ent_coef is None else f" and entropy coefficient {config.red_ent_coef:g}"
         return (
             "co-learning (PPO on red's reward from the episodes blue trains on, with the baselines' PPO settings but "
-            f"{RED_EPOCHS} epochs; each baseline trains its own red {start}, each fine-tuning continues its deceptive "
-            "baseline's red, and every blue is evaluated against the red it finished training with)"
+            f"{RED_EPOCHS} epochs{entropy}; each baseline trains its own red {start}, each fine-tuning continues its "
+            "deceptive baseline's red, and every blue is evaluated against the red it finished training with)"
         )
     return (
         f"learned (PPO on red's reward against the scripted honest blue, {config.red_timesteps:,} steps, one per "
