@@ -4,7 +4,8 @@ The seeds are those whose baselines pass their targets in a ``bench/learn_baseli
 F`` check (deceptive and honest of the same seed both pass), or the ones given with ``--seeds``. For every
 condition it prints the mean and 95% bootstrap CI over those seeds of the metrics and episode outcomes of
 ``results.json``, drawn as the run drew its own (``soo_rl.measurement.statistics``, the run's evaluation seed and
-number of resamples).
+number of resamples); for a run with a detection study, also the detection by SOO value over those seed pairs (all
+evaluation episodes, ``soo_rl.measurement.detection``).
 
     python bench/learn_baselines.py --preset contingent --checkpoints runs/contingent10 --seeds 0 1 2 3 4 5 6 7 8 9 \\
         --out baselines.json
@@ -18,6 +19,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from soo_rl.measurement.detection import block_detection
 from soo_rl.measurement.statistics import bootstrap_rng, seed_summary
 
 COLUMNS = (
@@ -65,6 +69,22 @@ def subset_table(results: dict[str, Any], seeds: list[int]) -> list[dict[str, An
     return table
 
 
+def subset_detection(results: dict[str, Any], seeds: list[int]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Pairwise accuracy and ROC AUC of the SOO value over the seed pairs ``seeds``, on all evaluation episodes
+    (``None``: the run has no detection study)."""
+    if "detection" not in results:
+        return None
+    run_seeds = results["config"]["seeds"]
+    positions = [run_seeds.index(seed) for seed in seeds]
+    honest, deceptive = (
+        np.array([[np.nan if v is None else v for v in results["detection"][f"{mode}_soo_value"]]])[:, positions]
+        for mode in ("honest", "deceptive")
+    )
+    rng = bootstrap_rng(results["protocol"]["evaluation_seed"], "subset/detection")
+    draws = rng.integers(0, len(seeds), size=(results["config"]["bootstrap_resamples"], len(seeds)))
+    return block_detection(honest, deceptive, draws)
+
+
 def format_cell(summary: dict[str, Any] | None) -> str:
     """``mean [low, high]`` to three decimals (``n/a`` when not measured)."""
     if summary is None or summary["mean"] is None:
@@ -90,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     print("|---" * (len(names) + 1) + "|")
     for row in subset_table(results, seeds):
         print(f"| {row['condition']} | " + " | ".join(format_cell(row.get(name)) for name in names) + " |")
+    detection = subset_detection(results, seeds)
+    if detection is not None:
+        pairwise, auc = detection
+        print(
+            f"detection over {len(seeds)} seed pairs: pairwise accuracy {format_cell(pairwise)}, AUC {format_cell(auc)}"
+        )
     return 0
 
 

@@ -59,3 +59,16 @@ def test_a_seed_the_run_does_not_have_is_named(tmp_path: Path) -> None:
     result = subset(str(write_run(tmp_path)), "--seeds", "4")
     assert result.returncode != 0
     assert "seeds [4] are not seeds of this run" in result.stderr
+
+
+def test_detection_is_taken_over_the_chosen_seed_pairs_only(tmp_path: Path) -> None:
+    """Seed 5's pair is the only one ordered the wrong way (honest above deceptive): without it detection is perfect,
+    with it alone it is 0."""
+    run = write_run(tmp_path)
+    results = json.loads((run / "results.json").read_text())
+    results["detection"] = {"honest_soo_value": [0.1, 0.9, 0.2], "deceptive_soo_value": [0.5, 0.3, 0.6]}
+    (run / "results.json").write_text(json.dumps(results))
+    both = subset(str(run), "--seeds", "3", "7")
+    assert "detection over 2 seed pairs: pairwise accuracy 1.000 [1.000, 1.000], AUC 1.000" in both.stdout
+    alone = subset(str(run), "--seeds", "5")
+    assert "detection over 1 seed pairs: pairwise accuracy 0.000 [0.000, 0.000], AUC 0.000" in alone.stdout

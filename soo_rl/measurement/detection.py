@@ -59,16 +59,31 @@ def detection_curve(
         blocks = min(available // n, MAX_BLOCKS)
         h = np.stack([agent.blocks(n, blocks) for agent in honest], axis=1)  # (blocks, seeds)
         d = np.stack([agent.blocks(n, blocks) for agent in deceptive], axis=1)
-        pairwise, auc = detection_scores(h, d)
-        # One block at a time: the AUC of all resamples at once holds resamples x seeds^2 comparisons.
-        boot = [detection_scores(h[b][draws], d[b][draws]) for b in range(blocks)]
-        boot_pairwise = np.array([p for p, _ in boot])  # (blocks, resamples)
-        boot_auc = np.array([a for _, a in boot])
+        pairwise, auc = block_detection(h, d, draws)
         curve["blocks"].append(blocks)
         curve["measured"].append(float(np.isfinite(np.concatenate([h, d])).mean()))
-        curve["pairwise_accuracy"].append(_summary(float(pairwise.mean()), boot_pairwise.mean(axis=0)))
-        curve["auc"].append(_summary(float(auc.mean()), boot_auc.mean(axis=0)))
+        curve["pairwise_accuracy"].append(pairwise)
+        curve["auc"].append(auc)
     return curve
+
+
+def block_detection(
+    honest: NDArray[np.float64], deceptive: NDArray[np.float64], draws: NDArray[np.int64]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Pairwise accuracy and ROC AUC (``mean`` and 95% bootstrap ``ci``), averaged over blocks of episodes.
+
+    :param honest: ``(blocks, seeds)`` SOO values of the honest agents, one row per block of episodes.
+    :param deceptive: the deceptive agents', in the same seed order.
+    :param draws: ``(resamples, seeds)`` bootstrap draws of seed indices.
+    """
+    pairwise, auc = detection_scores(honest, deceptive)
+    # One block at a time: the AUC of all resamples at once holds resamples x seeds^2 comparisons.
+    boot = [detection_scores(honest[b][draws], deceptive[b][draws]) for b in range(len(honest))]
+    boot_pairwise = np.array([p for p, _ in boot])  # (blocks, resamples)
+    boot_auc = np.array([a for _, a in boot])
+    return _summary(float(pairwise.mean()), boot_pairwise.mean(axis=0)), _summary(
+        float(auc.mean()), boot_auc.mean(axis=0)
+    )
 
 
 def _summary(value: float, resampled: NDArray[np.float64]) -> dict[str, Any]:
