@@ -28,6 +28,14 @@ TUNED_SETTINGS: dict[str, str] = {
     "and its baseline budgets (4M steps at entropy 0.01; or 3M deceptive and 2M honest at entropy 0.02, issue 19), "
     "chosen on bench/learn_baselines.py's evaluation seeds (1,000,003 + training seed); the report seed was never "
     "used (docs/environment/contingent.md)",
+    "preset=paper_learnable": "the paper world with red's radius 0.25 and default's shaping, the smallest departures "
+    "found under which the scripted-red baselines meet their targets (5 of 5 bench seeds at 2M steps), chosen on "
+    "bench/learn_baselines.py's evaluation seeds (1,000,003 + training seed); the report seed was never used "
+    "(docs/results/paper.md)",
+    "paper_learnable, red=co-learning: red_warmup_timesteps=1000000, ppo.ent_coef=0.02, red_ent_coef=0.01, 2M steps": (
+        "a co-learning red warmed up against the scripted honest blue, blue's entropy doubled, chosen on "
+        "bench/learn_baselines.py's evaluation seeds 100-107 (docs/results/paper.md); the report seed was never used"
+    ),
     "honest_timesteps": "500,000: the honest baselines of a 3-seed default run reach goal rate 1.00 and trap rate "
     "0.09-0.12 by 0.14M of their then 2M steps on every seed, in the periodic training-time evaluation (seeds 20,000 + "
     "training seed, 200 episodes); the report seed was never used",
