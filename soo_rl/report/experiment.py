@@ -46,7 +46,8 @@ def markdown_report(results: dict[str, Any]) -> str:
         "",
         f"Run directory `{config.run_dir}`; preset `{config.preset}`; red: {_red_text(config)}; "
         f"seeds {list(config.seeds)}; "
-        f"{config.ppo.total_timesteps:,} steps per baseline, {config.finetune.timesteps:,} per fine-tuning; "
+        f"{config.ppo.total_timesteps:,} steps per deceptive baseline, {config.honest_timesteps:,} per honest one, "
+        f"{config.finetune.timesteps:,} per fine-tuning; "
         f"{config.eval.episodes:,} evaluation episodes per agent (seed {config.evaluation().seed}, deterministic "
         "actions, identical episodes for every agent). Numbers: mean over training seeds [95% bootstrap CI over "
         "seeds].",
