@@ -24,6 +24,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "discrete": {"continuous_actions": False},
     "paper": {"preset": "paper"},
     "paper-discrete": {"preset": "paper", "continuous_actions": False},
+    "paper_learnable": {"preset": "paper_learnable"},
     "contingent": {"preset": "contingent"},
 }
 
