@@ -243,11 +243,12 @@ def agents(
     settings: PPOSettings,
     env_overrides: dict[str, Any],
     budgets: list[int],
+    red_overrides: dict[str, Any],
 ) -> Iterator[tuple[int, SOOPPO, BatchPolicy | None, float]]:
     """Each budget, the agent of ``mode`` and ``seed`` then, its red (``None``: the scripted follower) and its
-    training wall time: trained here, or loaded from ``--checkpoints`` (its own budget, no wall time)."""
+    training wall time: trained here (a co-learning red with ``red_overrides`` of its PPO settings), or loaded from
+    ``--checkpoints`` (its own budget, no wall time)."""
     if args.checkpoints is None:
-        red_overrides = parse_assignments(args.red_set)
         yield from train(
             args.preset,
             mode,
@@ -320,8 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     make_config(args.preset, **env_overrides)  # validate early
     targets = TARGETS[args.preset]
     print(f"preset: {args.preset}\nred: {args.red}\nsettings: {settings}")
-    if args.red_set:
-        print(f"red's settings: {co_learning_settings(settings, parse_assignments(args.red_set))}")
+    red_overrides = parse_assignments(args.red_set)
+    if red_overrides:
+        print(f"red's settings: {co_learning_settings(settings, red_overrides)}")
     if env_overrides:
         print(f"env overrides: {env_overrides}")
 
@@ -330,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER)
     for mode in args.modes:
         for seed in args.seeds:
-            for budget, model, red, wall in agents(args, mode, seed, settings, env_overrides, budgets):
+            for budget, model, red, wall in agents(args, mode, seed, settings, env_overrides, budgets, red_overrides):
                 measured = evaluate(model, red, args.preset, args.episodes, EVAL_SEED_OFFSET + seed, env_overrides)
                 if args.save is not None:
                     model.save(args.save / f"{mode}_{seed}_{budget}.zip")

@@ -45,13 +45,18 @@ def passing_seeds(check: dict[str, Any]) -> list[int]:
     return sorted(seed for seed, modes in passed.items() if {"honest", "deceptive"} <= modes)
 
 
-def subset_table(results: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:
-    """One row per condition: each of ``COLUMNS`` summarised over ``seeds`` (a subset of the run's)."""
+def seed_positions(results: dict[str, Any], seeds: list[int]) -> list[int]:
+    """Where each of ``seeds`` is in the run's per-seed lists (an error names any seed the run does not have)."""
     run_seeds = results["config"]["seeds"]
     missing = sorted(set(seeds) - set(run_seeds))
     if missing:
         raise SystemExit(f"seeds {missing} are not seeds of this run (its seeds: {run_seeds})")
-    positions = [run_seeds.index(seed) for seed in seeds]
+    return [run_seeds.index(seed) for seed in seeds]
+
+
+def subset_table(results: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:
+    """One row per condition: each of ``COLUMNS`` summarised over ``seeds`` (a subset of the run's)."""
+    positions = seed_positions(results, seeds)
     evaluation_seed = results["protocol"]["evaluation_seed"]
     resamples = results["config"]["bootstrap_resamples"]
     table = []
@@ -74,8 +79,7 @@ def subset_detection(results: dict[str, Any], seeds: list[int]) -> tuple[dict[st
     (``None``: the run has no detection study)."""
     if "detection" not in results:
         return None
-    run_seeds = results["config"]["seeds"]
-    positions = [run_seeds.index(seed) for seed in seeds]
+    positions = seed_positions(results, seeds)
     honest, deceptive = (
         np.array([[np.nan if v is None else v for v in results["detection"][f"{mode}_soo_value"]]])[:, positions]
         for mode in ("honest", "deceptive")
