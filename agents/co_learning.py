@@ -176,6 +176,7 @@ def new_co_learning_red(
     tb_log_name: str = "red",
     red_overrides: Mapping[str, Any] | None = None,
     warmup_timesteps: int = 0,
+    learning_rate_after_warmup: float | None = None,
 ) -> CoLearningRed:
     """A new red (``co_learning_settings(blue)``, seeded by ``seed``) that learns alongside a blue trained with
     ``blue``.
@@ -190,10 +191,19 @@ def new_co_learning_red(
     :param red_overrides: red's own values of ``PPOSettings`` fields (``co_learning_settings``).
     :param warmup_timesteps: env steps red first learns against the scripted honest blue, so that it starts as a
         follower (a curriculum; 0: red starts untrained, as in the authors' code).
+    :param learning_rate_after_warmup: red's learning rate once warmed up (``None``: unchanged), so that a follower
+        can be made to adapt to blue more slowly than it learned to follow.
     """
     check_int("warmup_timesteps", warmup_timesteps, 0)
+    if learning_rate_after_warmup is not None:
+        if not warmup_timesteps:
+            raise ValueError("learning_rate_after_warmup needs warmup_timesteps > 0")
+        check_float("learning_rate_after_warmup", learning_rate_after_warmup, 0.0, np.inf)
     settings = co_learning_settings(blue, red_overrides)
     model = new_model(RED, settings, seed, "honest", preset, env_kwargs)
     if warmup_timesteps:
         model.learn(warmup_timesteps)
+    if learning_rate_after_warmup is not None:
+        model.learning_rate = learning_rate_after_warmup
+        model._setup_lr_schedule()
     return CoLearningRed(model, settings.reward_scale, seed, total_timesteps, tensorboard_log, tb_log_name)

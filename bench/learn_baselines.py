@@ -161,6 +161,7 @@ def train(
     log_every: int = 0,
     red_overrides: dict[str, Any] | None = None,
     red_warmup: int = 0,
+    red_lr_after_warmup: float | None = None,
 ) -> Iterator[tuple[int, SOOPPO, BatchPolicy, float]]:
     """Train one baseline from scratch against the scripted red follower or a co-learning red; at each of the
     increasing ``budgets`` (timesteps), yield the budget, the model, red's policy then (deterministic) and the wall
@@ -169,7 +170,14 @@ def train(
     opponent: BatchPolicy = scripted_policy("red_follower", config)
     if red == "co-learning":
         opponent = new_co_learning_red(
-            settings, seed, budgets[-1], preset, env_overrides, red_overrides=red_overrides, warmup_timesteps=red_warmup
+            settings,
+            seed,
+            budgets[-1],
+            preset,
+            env_overrides,
+            red_overrides=red_overrides,
+            warmup_timesteps=red_warmup,
+            learning_rate_after_warmup=red_lr_after_warmup,
         )
     env = make_vec_env(settings.n_envs, seed=seed, opponent=opponent, preset=preset, reward_mode=mode, **env_overrides)
     model = build_model(env, seed, settings)
@@ -260,6 +268,7 @@ def agents(
             args.log_every,
             red_overrides,
             args.red_warmup,
+            args.red_lr_after_warmup,
         )
         return
     agent = AgentRef(mode, seed)
@@ -291,6 +300,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="TIMESTEPS",
         help="a co-learning red first learns this many steps against the scripted honest blue (a curriculum)",
     )
+    parser.add_argument(
+        "--red-lr-after-warmup",
+        type=float,
+        default=None,
+        metavar="LR",
+        help="a warmed-up co-learning red's learning rate from then on (default: unchanged)",
+    )
     parser.add_argument("--log-every", type=int, default=0, help="print training outcomes every N rollouts")
     parser.add_argument("--save", type=Path, default=None, help="save each model here as <mode>_<seed>.zip")
     parser.add_argument(
@@ -312,8 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.checkpoints is not None and args.budgets:
         parser.error("--budgets trains agents; it cannot be combined with --checkpoints")
-    if (args.red_set or args.red_warmup) and args.red != "co-learning":
-        parser.error("--red-set and --red-warmup set up a co-learning red; they need --red co-learning")
+    if (args.red_set or args.red_warmup or args.red_lr_after_warmup is not None) and args.red != "co-learning":
+        parser.error("--red-set, --red-warmup and --red-lr-after-warmup need --red co-learning")
+    if args.red_lr_after_warmup is not None and not args.red_warmup:
+        parser.error("--red-lr-after-warmup needs --red-warmup")
 
     torch.set_num_threads(1)
     settings = ppo_settings(PPOSettings(), args)
