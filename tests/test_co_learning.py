@@ -146,6 +146,18 @@ def test_a_warmed_up_red_has_first_learned_against_the_scripted_honest_blue() ->
         new_co_learning_red(SETTINGS, 0, STEPS, warmup_timesteps=-1)
 
 
+def test_a_warmed_up_red_can_go_on_learning_at_its_own_rate() -> None:
+    red = new_co_learning_red(SETTINGS, 0, STEPS, warmup_timesteps=STEPS, learning_rate_after_warmup=1e-5)
+    assert red.model.policy.optimizer.param_groups[0]["lr"] == SETTINGS.learning_rate  # the warm-up's rate
+    train_blue(red)
+    assert red.model.policy.optimizer.param_groups[0]["lr"] == 1e-5
+    assert SOOPPO.load(_saved(red.model)).learning_rate == 1e-5  # a fine-tuning's copy keeps it
+    with pytest.raises(ValueError, match="learning_rate_after_warmup needs warmup_timesteps > 0"):
+        new_co_learning_red(SETTINGS, 0, STEPS, learning_rate_after_warmup=1e-5)
+    with pytest.raises(ValueError, match="learning_rate_after_warmup"):
+        new_co_learning_red(SETTINGS, 0, STEPS, warmup_timesteps=STEPS, learning_rate_after_warmup=-1.0)
+
+
 def _saved(model: SOOPPO) -> io.BytesIO:
     buffer = io.BytesIO()
     model.save(buffer)
@@ -154,7 +166,7 @@ def _saved(model: SOOPPO) -> io.BytesIO:
 
 
 CO_LEARNING_RUN = ["--quick", "--red", "co-learning", "--seeds", "0", "--conditions", "soo", "--no-gifs"]
-CO_LEARNING_RUN += ["--red-warmup-timesteps", "1024", "--red-ent-coef", "0.0"]
+CO_LEARNING_RUN += ["--red-warmup-timesteps", "1024", "--red-ent-coef", "0.0", "--red-lr-after-warmup", "1e-4"]
 
 
 def run_experiment(run_dir: Path, *extra: str) -> None:
@@ -188,6 +200,7 @@ def test_every_blue_keeps_its_own_red_which_kept_learning_in_fine_tuning(co_lear
     deceptive = load_checkpoint(checkpoints / "deceptive_seed0.zip")
     assert deceptive_red.num_timesteps == 1024 + deceptive.num_timesteps  # the warm-up, then the blue's training
     assert deceptive_red.ent_coef == fine_tuned_red.ent_coef == 0.0 != deceptive.ent_coef
+    assert deceptive_red.learning_rate == fine_tuned_red.learning_rate == 1e-4 != deceptive.learning_rate
 
 
 def test_fine_tuned_blues_are_evaluated_against_both_reds(co_learning_run: Path) -> None:
@@ -197,7 +210,10 @@ def test_fine_tuned_blues_are_evaluated_against_both_reds(co_learning_run: Path)
     assert all(0.0 <= against["soo"][rate]["mean"] <= 1.0 for rate in ("trap_rate", "goal_rate"))
     report = (co_learning_run / "report.md").read_text()
     assert "red: co-learning" in report and "## Against the red it started from" in report
-    assert "5 epochs and entropy coefficient 0; each baseline trains its own red first warmed up for 1,024" in report
+    assert (
+        "5 epochs and entropy coefficient 0; each baseline trains its own red first warmed up for 1,024 steps against "
+        "the scripted honest blue, then learning at rate 0.0001, each fine-tuning" in report
+    )
 
 
 def test_a_damaged_red_checkpoint_is_retrained_on_resume(co_learning_run: Path) -> None:

@@ -91,11 +91,15 @@ def test_baseline_fingerprints_cover_exactly_the_baseline_settings() -> None:
     learned = dataclasses.replace(base, red="learned")
     assert baseline_fingerprint(dataclasses.replace(learned, red_timesteps=10)) != baseline_fingerprint(learned)
     co_learning = dataclasses.replace(base, red="co-learning")
-    for key, value in {"red_warmup_timesteps": 10, "red_ent_coef": 0.0}.items():
-        changed = dataclasses.replace(co_learning, **{key: value})
-        assert baseline_fingerprint(changed) != baseline_fingerprint(co_learning), key
+    warmed = dataclasses.replace(co_learning, red_warmup_timesteps=10)
+    assert baseline_fingerprint(warmed) != baseline_fingerprint(co_learning)
+    for key, value in {"red_ent_coef": 0.0, "red_lr_after_warmup": 1e-4}.items():
+        assert baseline_fingerprint(dataclasses.replace(warmed, **{key: value})) != baseline_fingerprint(warmed), key
+    for key, value in {"red_warmup_timesteps": 10, "red_ent_coef": 0.0, "red_lr_after_warmup": 1e-4}.items():
         with pytest.raises(ValueError, match=f"{key} sets up a co-learning red; red is 'learned'"):
             dataclasses.replace(learned, **{key: value})
+    with pytest.raises(ValueError, match="red_lr_after_warmup needs red_warmup_timesteps > 0"):
+        dataclasses.replace(co_learning, red_lr_after_warmup=1e-4)
 
 
 def test_the_soo_layers_define_the_measured_soo_value_not_the_baselines() -> None:

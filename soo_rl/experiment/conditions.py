@@ -141,6 +141,7 @@ BASELINE_SETTINGS: tuple[str, ...] = (
     "red_timesteps",
     "red_warmup_timesteps",
     "red_ent_coef",
+    "red_lr_after_warmup",
     "ppo",
     "honest_timesteps",
     "train_eval_episodes",
@@ -151,5 +152,5 @@ BASELINE_SETTINGS: tuple[str, ...] = (
 LEARNED_RED_SETTINGS: tuple[str, ...] = ("red_timesteps",)
 """Settings of ``BASELINE_SETTINGS`` that matter only when red is learned."""
 
-CO_LEARNING_RED_SETTINGS: tuple[str, ...] = ("red_warmup_timesteps", "red_ent_coef")
+CO_LEARNING_RED_SETTINGS: tuple[str, ...] = ("red_warmup_timesteps", "red_ent_coef", "red_lr_after_warmup")
 """Settings of ``BASELINE_SETTINGS`` that matter only when red learns alongside blue."""

@@ -160,6 +160,10 @@ class ExperimentConfig:
     """Env steps a co-learning red first learns against the scripted honest blue, before its baseline trains with
     it: a curriculum in which red starts as a follower (0: red starts untrained, as in the authors' code). Only with
     ``red = "co-learning"``."""
+    red_lr_after_warmup: float | None = None
+    """Learning rate of a co-learning red once warmed up (``None``: unchanged, the baselines' ``ppo.learning_rate``),
+    so that a follower adapts to blue more slowly than it learned to follow; fine-tunings' reds keep it. Needs
+    ``red_warmup_timesteps > 0``."""
     ppo: PPOSettings = field(default_factory=PPOSettings)
     """PPO settings of the baselines (fine-tuning reuses them, with its own budget and learning rate); the deceptive
     baseline trains for ``ppo.total_timesteps``."""
@@ -210,9 +214,13 @@ class ExperimentConfig:
         check_int("red_warmup_timesteps", self.red_warmup_timesteps, 0)
         if self.red_ent_coef is not None:
             check_float("red_ent_coef", self.red_ent_coef, 0.0, float("inf"))
+        if self.red_lr_after_warmup is not None:
+            check_float("red_lr_after_warmup", self.red_lr_after_warmup, 0.0, float("inf"))
         for name in CO_LEARNING_RED_SETTINGS:
             if getattr(self, name) != getattr(ExperimentConfig, name) and self.red != "co-learning":
                 raise ValueError(f"{name} sets up a co-learning red; red is {self.red!r}")
+        if self.red_lr_after_warmup is not None and not self.red_warmup_timesteps:
+            raise ValueError("red_lr_after_warmup needs red_warmup_timesteps > 0 (it applies once red is warmed up)")
         check_int("honest_timesteps", self.honest_timesteps, 1)
         check_int("workers", self.workers, 1)
         check_int("retries", self.retries, 0)

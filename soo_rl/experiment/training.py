@@ -122,6 +122,7 @@ def co_learning_red(config: ExperimentConfig, agent: AgentRef, timesteps: int, t
             tb_log_name=name,
             red_overrides=None if config.red_ent_coef is None else {"ent_coef": config.red_ent_coef},
             warmup_timesteps=config.red_warmup_timesteps,
+            learning_rate_after_warmup=config.red_lr_after_warmup,
         )
     model = load_checkpoint(own_red_checkpoint(config, AgentRef("deceptive", agent.seed)))
     return CoLearningRed(model, config.ppo.reward_scale, agent.seed, timesteps, tensorboard_log, name)

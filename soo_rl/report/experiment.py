@@ -257,6 +257,8 @@ def _red_text(config: ExperimentConfig) -> str:
             else "from scratch"
         )
         entropy = "" if config.red_ent_coef is None else f" and entropy coefficient {config.red_ent_coef:g}"
+        if config.red_lr_after_warmup is not None:
+            start += f", then learning at rate {config.red_lr_after_warmup:g}"
         return (
             "co-learning (PPO on red's reward from the episodes blue trains on, with the baselines' PPO settings but "
             f"{RED_EPOCHS} epochs{entropy}; each baseline trains its own red {start}, each fine-tuning continues its "
