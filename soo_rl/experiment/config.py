@@ -32,9 +32,12 @@ TUNED_SETTINGS: dict[str, str] = {
     "found under which the scripted-red baselines meet their targets (5 of 5 bench seeds at 2M steps), chosen on "
     "bench/learn_baselines.py's evaluation seeds (1,000,003 + training seed); the report seed was never used "
     "(docs/results/paper.md)",
-    "paper_learnable, red=co-learning: red_warmup_timesteps=1000000, ppo.ent_coef=0.02, red_ent_coef=0.01, 2M steps": (
-        "a co-learning red warmed up against the scripted honest blue, blue's entropy doubled, chosen on "
-        "bench/learn_baselines.py's evaluation seeds 100-107 (docs/results/paper.md); the report seed was never used"
+    "paper_learnable, red=co-learning: red_warmup_timesteps=1000000, red_lr_after_warmup=1e-4, ppo.ent_coef=0.02, "
+    "red_ent_coef=0.01, 2M steps": (
+        "a co-learning red warmed up against the scripted honest blue, then learning 10x more slowly, blue's entropy "
+        "doubled: deceptive baselines pass on 8 of 8 bench seeds (100-107) at 2M steps, against 5 of 8 without the "
+        "slower red; chosen on bench/learn_baselines.py's evaluation seeds (docs/results/paper.md); the report seed "
+        "was never used"
     ),
     "honest_timesteps": "500,000: the honest baselines of a 3-seed default run reach goal rate 1.00 and trap rate "
     "0.09-0.12 by 0.14M of their then 2M steps on every seed, in the periodic training-time evaluation (seeds 20,000 + "
