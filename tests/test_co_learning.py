@@ -208,6 +208,9 @@ def test_fine_tuned_blues_are_evaluated_against_both_reds(co_learning_run: Path)
     against = results["against_baseline_red"]
     assert set(against) == {"soo"}
     assert all(0.0 <= against["soo"][rate]["mean"] <= 1.0 for rate in ("trap_rate", "goal_rate"))
+    curves = results["training_curves"]["rollout/trap_rate"]
+    assert set(curves) == {"honest", "deceptive", "soo"}  # blue's runs, not their reds' (named *_red_N)
+    assert all(curve["steps"] for curve in curves.values())
     report = (co_learning_run / "report.md").read_text()
     assert "red: co-learning" in report and "## Against the red it started from" in report
     assert (

@@ -309,10 +309,17 @@ def training_curves(config: ExperimentConfig) -> dict[str, dict[str, Any]]:
 
 
 def _events(config: ExperimentConfig, agent: AgentRef) -> EventAccumulator | None:
-    runs = sorted(tensorboard_dir(agent_dir(config, agent)).glob(f"{agent.name}_*"))
+    """The agent's newest TensorBoard run: SB3 names runs ``{tb_log_name}_{N}``, so ``{name}_red_{N}``, its
+    co-learning red's, is not one of them."""
+    prefix = f"{agent.name}_"
+    runs = {
+        int(run.name.removeprefix(prefix)): run
+        for run in tensorboard_dir(agent_dir(config, agent)).glob(f"{prefix}*")
+        if run.name.removeprefix(prefix).isdigit()
+    }
     if not runs:
         return None
-    events = EventAccumulator(str(runs[-1]), size_guidance={"scalars": 0})
+    events = EventAccumulator(str(runs[max(runs)]), size_guidance={"scalars": 0})
     events.Reload()
     return events
 
