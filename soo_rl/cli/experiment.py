@@ -16,7 +16,7 @@ from soo_rl.experiment.results import write_results
 from soo_rl.report.experiment import write_report
 from soo_rl.runner.scheduler import MANIFEST_NAME, LocalBackend, Manifest, run_tasks
 
-MAIN_JOB_TIME = "about 13 to 16 minutes on 2 cores"
+MAIN_JOB_TIME = "about 7 minutes on 2 cores, up to 16 on slower ones"
 """How long ``python train/ppo_soo.py`` takes on its defaults, measured (``docs/experiment.md``, "Where the time
 goes"); every text that quotes it reads it from here."""
 
