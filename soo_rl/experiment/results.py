@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from stable_baselines3.common.utils import get_latest_run_id
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from envs.io import write_json_atomic
@@ -309,17 +310,13 @@ def training_curves(config: ExperimentConfig) -> dict[str, dict[str, Any]]:
 
 
 def _events(config: ExperimentConfig, agent: AgentRef) -> EventAccumulator | None:
-    """The agent's newest TensorBoard run: SB3 names runs ``{tb_log_name}_{N}``, so ``{name}_red_{N}``, its
-    co-learning red's, is not one of them."""
-    prefix = f"{agent.name}_"
-    runs = {
-        int(run.name.removeprefix(prefix)): run
-        for run in tensorboard_dir(agent_dir(config, agent)).glob(f"{prefix}*")
-        if run.name.removeprefix(prefix).isdigit()
-    }
-    if not runs:
+    """The agent's newest TensorBoard run, found as SB3 numbers them (``{tb_log_name}_{N}``), so that
+    ``{name}_red_{N}``, its co-learning red's, is not taken for it."""
+    board = tensorboard_dir(agent_dir(config, agent))
+    run_id = get_latest_run_id(str(board), agent.name)
+    if run_id == 0:
         return None
-    events = EventAccumulator(str(runs[max(runs)]), size_guidance={"scalars": 0})
+    events = EventAccumulator(str(board / f"{agent.name}_{run_id}"), size_guidance={"scalars": 0})
     events.Reload()
     return events
 
