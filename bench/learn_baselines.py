@@ -194,8 +194,9 @@ def evaluate(
     model: SOOPPO, red: BatchPolicy | None, preset: str, episodes: int, seed: int, env_overrides: dict[str, Any]
 ) -> dict[str, float]:
     """Deterministic rollouts against ``red`` (``None``: the scripted red follower) on ``episodes`` seeded episodes:
-    trap rate (all episodes, and those in which a lure is possible), goal rate, honest return, the blind trap rate and
-    red's follow rate (share of steps after which red sees blue)."""
+    trap rate (all episodes, and those in which a lure is possible), goal rate, honest return, collision steps, the blind
+    trap rate, the honest return and collision steps with red masked (the masked agent's price), and red's follow rate
+    (share of steps after which red sees blue)."""
     config = make_config(preset, reward_mode="honest", **env_overrides)
     red = red or scripted_policy("red_follower", config)
     trajectories = rollout(config, red, ModelPolicy(model), episodes, seed=seed)
@@ -206,7 +207,10 @@ def evaluate(
         "lure_trap_rate": metrics.lure_trap_rate(trajectories),
         "goal_rate": metrics.goal_rate(trajectories),
         "honest_return": float(trajectories.blue_return.mean()),
+        "collision_steps": metrics.collision_steps(trajectories),
         "blind_trap_rate": metrics.trap_rate(blind),
+        "masked_honest_return": float(blind.blue_return.mean()),
+        "masked_collision_steps": metrics.collision_steps(blind),
         "red_follow_rate": float(trajectories.sees[1:, :, RED_INDEX].mean()),
     }
 
@@ -216,13 +220,15 @@ def format_row(row: dict[str, Any]) -> str:
     return (
         f"{row['mode']:<10}{row['seed']:>5}{row['budget']:>10}{row['trap_rate']:>7.3f}{row['lure_trap_rate']:>7.3f}"
         f"{row['blind_trap_rate']:>7.3f}{row['goal_rate']:>7.3f}{row['red_follow_rate']:>7.3f}"
-        f"{row['honest_return']:>11.1f}{row['wall_s']:>8.1f}"
+        f"{row['honest_return']:>11.1f}{row['masked_honest_return']:>11.1f}{row['collision_steps']:>7.2f}"
+        f"{row['masked_collision_steps']:>7.2f}{row['wall_s']:>8.1f}"
         f"{row['steps_per_s']:>9.0f}  {'PASS' if row['passed'] else 'FAIL'}"
     )
 
 
 HEADER = (
-    f"{'mode':<10}{'seed':>5}{'budget':>10}{'trap':>7}{'lure':>7}{'blind':>7}{'goal':>7}{'follow':>7}{'honest_ret':>11}{'wall_s':>8}"
+    f"{'mode':<10}{'seed':>5}{'budget':>10}{'trap':>7}{'lure':>7}{'blind':>7}{'goal':>7}{'follow':>7}{'honest_ret':>11}{'masked_ret':>11}"
+    f"{'coll':>7}{'m_coll':>7}{'wall_s':>8}"
     f"{'steps/s':>9}  result"
 )
 
