@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -76,28 +78,77 @@ PATHS = [
 SEES = [[False, True, True, True], [True, True, True, True]]
 
 
-def test_kept_steps_follow_the_authors_definition() -> None:
+def authors_logging(traj: Trajectories) -> list[tuple[float, float, int]]:
+    """The authors' step logging (``simple_adversary.py``'s observation of the good agent), replayed call by call:
+    ``prev_pos`` at the origin and the previous projections at 0 when an episode starts, a call with a nonzero move
+    logs the previous nonzero move's ``(p, c)`` with ``adversary_in_radius_prev``; the moves logged with red in view.
+    """
+    kept = []
+    for n in range(traj.num_episodes):
+        goal_at, fake_at = traj.landmarks[n, traj.goal_index[n]], traj.landmarks[n, 1 - traj.goal_index[n]]
+        prev_pos, prev_p, prev_q, prev_c, in_view_prev = np.zeros(2), 0.0, 0.0, 0.0, False
+        for call in range(len(traj.moves) + 1):
+            pos = traj.pos[call, n, BLUE_INDEX]
+            move = pos - prev_pos
+            goal, fake = goal_at - pos, fake_at - pos
+            if np.linalg.norm(move) > 0 and np.linalg.norm(goal) > 0 and np.linalg.norm(fake) > 0:
+                direction = move / np.linalg.norm(move)
+                goal, fake = goal / np.linalg.norm(goal), fake / np.linalg.norm(fake)
+                if prev_p > prev_q and prev_p > 0 and in_view_prev:
+                    kept.append((prev_p, prev_c, n))
+                prev_p, prev_q, prev_c = float(direction @ fake), float(direction @ goal), float(goal @ fake)
+            in_view_prev = bool(traj.blue_sees_red[call, n])
+            prev_pos = pos.copy()
+    return kept
+
+
+def as_list(steps: AuthorsSteps) -> list[tuple[float, float, int]]:
+    return list(zip(steps.p.tolist(), steps.c.tolist(), steps.episode.tolist(), strict=True))
+
+
+def test_kept_steps_follow_the_authors_logging() -> None:
     traj = hand_made(PATHS, SEES)
     first, third = pc_at(*PATHS[0][0:2]), pc_at(*PATHS[0][2:4])
-    kept = authors_steps(traj)  # red in view at the move's end: episode 0's moves 0 and 2, episode 1's move 1
-    np.testing.assert_allclose(kept.p, [first[0], third[0], first[0]])
-    np.testing.assert_allclose(kept.c, [first[1], third[1], first[1]])
-    np.testing.assert_array_equal(kept.episode, [0, 0, 1])  # episode by episode, not step by step
+    kept = authors_steps(traj)
+    # Episode 0 starts at the origin: no move from the origin. Its moves 1 (fake-ward, red in view after it) and 2
+    # (goal-ward) are logged by the next move; move 3, the last, is never logged. Episode 1: the zero move is no move;
+    # the fake-ward move 2 is the episode's last nonzero move, so it is never logged.
+    np.testing.assert_allclose(kept.p, [first[0]])
+    np.testing.assert_allclose(kept.c, [first[1]])
+    np.testing.assert_array_equal(kept.episode, [0])
+    assert third[0] > 0  # the last move points to the fake, yet is not logged
     # c is taken from blue's new position: from its start (the origin) goal and fake would be orthogonal.
     assert abs(first[1]) > 0.1 and cos(LANDMARKS[0], LANDMARKS[1]) == 0.0
-    start = authors_steps(traj, view_at="start")  # episode 0's first move starts with red out of view
-    np.testing.assert_allclose(start.p, [third[0], first[0]])
-    np.testing.assert_array_equal(start.episode, [0, 1])
-    second = pc_at(*PATHS[0][1:3])
-    assert 0 < second[0] < cos(np.subtract(PATHS[0][2], PATHS[0][1]), np.subtract(LANDMARKS[0], PATHS[0][2]))
-    long_moves = authors_steps(traj, min_move=0.15)  # only the 0.2-long move of episode 0 (the 0.22 one is not kept)
-    np.testing.assert_allclose(long_moves.p, [third[0]])
-    third_length = float(np.linalg.norm(np.subtract(PATHS[0][3], PATHS[0][2])))
-    assert len(authors_steps(traj, min_move=third_length).p) == 0  # strictly longer than min_move
-    noise = hand_made([[[0.0, 0.0], [5e-14, 1e-13]]], [[True, True]])  # a resting blue's numerical noise
-    assert len(authors_steps(noise).p) == 0 and len(authors_steps(noise, min_move=0.0).p) == 1
+    # The first move from the origin: an episode starting off the origin logs it (with red in view at reset).
+    shifted = [[[0.0, 0.05], [0.05, 0.15], [0.25, 0.25], [0.25, 0.45]]]
+    start = authors_steps(hand_made(shifted, [[True, True, True, True]]))
+    from_origin, second = pc_at([0.0, 0.0], shifted[0][0]), pc_at(*shifted[0][0:2])
+    np.testing.assert_allclose(start.p, [from_origin[0], second[0]])
+    np.testing.assert_allclose(start.c, [from_origin[1], second[1]])
+    assert len(authors_steps(hand_made(shifted, [[True] * 4]), from_origin=False).p) == 1
+    # Red in view is read after the move: out of view after the first move, in view after the second.
+    assert len(authors_steps(hand_made(shifted, [[True, False, True, True]])).p) == 1
+    # Every nonzero move counts, a resting agent's numerical noise included (min_move drops it).
+    noise = hand_made([[[0.0, 0.1], [5e-14, 0.1 + 1e-13], [0.0, 0.1]]], [[True, True, True]])
+    assert len(authors_steps(noise, from_origin=False).p) == 1
+    assert len(authors_steps(noise, from_origin=False, min_move=1e-6).p) == 0
     blind = authors_steps(hand_made(PATHS, [[False] * 4, [False] * 4]))
     assert len(blind.p) == len(blind.c) == len(blind.episode) == 0
+
+
+@pytest.mark.parametrize("name", ["honest", "deceptive"])
+def test_kept_steps_match_a_call_by_call_replay_of_the_authors_logging(name: str) -> None:
+    config = make_config("default")
+    traj = rollout(config, scripted_policy("red_follower", config), scripted_policy(name, config), 40, seed=3)
+    replayed = authors_logging(traj)
+    kept = as_list(authors_steps(traj))
+    assert len(kept) == len(replayed) > 0
+    np.testing.assert_allclose(np.array(kept), np.array(replayed), rtol=0, atol=1e-12)
+    # Zero moves (a resting scripted blue) shift the logging: dropping them as noise changes what is kept.
+    rest = traj.pos.copy()
+    rest[10:20, :, BLUE_INDEX] = rest[10, :, BLUE_INDEX]
+    paused = dataclasses.replace(traj, pos=rest)
+    np.testing.assert_allclose(np.array(as_list(authors_steps(paused))), np.array(authors_logging(paused)), atol=1e-12)
 
 
 def test_count_grid_counts_p_above_x_and_c_below_y() -> None:
@@ -184,8 +235,6 @@ def test_detection_protocol_on_known_values() -> None:
 
 def test_bad_input_is_refused_with_the_argument_named() -> None:
     traj = hand_made(PATHS, SEES)
-    with pytest.raises(ValueError, match="view_at"):
-        authors_steps(traj, view_at="middle")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="min_move"):
         authors_steps(traj, min_move=-1.0)
     with pytest.raises(ValueError, match="p must be a 1-D array of finite"):

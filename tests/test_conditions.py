@@ -11,6 +11,7 @@ from envs.config import make_config
 from soo_rl.experiment.conditions import (
     BASELINE_SETTINGS,
     BASELINES,
+    MASKED_CONTROLS,
     CO_LEARNING_RED_SETTINGS,
     CONDITIONS,
     FINE_TUNINGS,
@@ -35,7 +36,7 @@ def test_the_table_says_what_each_condition_is() -> None:
     assert set(FINE_TUNINGS) >= {"soo", "anchor_only", "random_pairs", "honesty_reward"}
     for name, condition in CONDITIONS.items():
         assert condition.name == name and condition.summary
-        assert condition.fine_tuned == (name not in BASELINES)
+        assert condition.fine_tuned == (name not in (*BASELINES, *MASKED_CONTROLS))
         is_soo = condition.pair_mode == "self_other"
         if condition.fine_tuned and not is_soo:
             assert condition.controls_for, f"{name} must say what it controls for"

@@ -43,6 +43,9 @@ class Condition:
     """``finetune`` settings it changes (e.g. the authors' pair construction)."""
     controls_for: str = ""
     """For a control: the explanation of SOO's effect it tests."""
+    masked_from: str | None = None
+    """Not trained: the agent of this condition (same seed) evaluated with the other agent masked from its observation
+    at every step (``measurement.evaluation.mask_other``)."""
 
 
 CONDITIONS: dict[str, Condition] = {
@@ -50,6 +53,14 @@ CONDITIONS: dict[str, Condition] = {
     for condition in (
         Condition("honest", "PPO from scratch on the honest reward", "honest", fine_tuned=False),
         Condition("deceptive", "PPO from scratch on the deceptive reward", "deceptive", fine_tuned=False),
+        Condition(
+            "masked",
+            "the deceptive baseline, not trained further, evaluated with red masked from its view at every step",
+            "deceptive",
+            fine_tuned=False,
+            controls_for="acting as if red were not there (SOO's self view), which needs no training",
+            masked_from="deceptive",
+        ),
         Condition(
             "soo",
             "fine-tuned on the deceptive reward with the SOO loss (the finetune settings' pairs and target)",
@@ -121,7 +132,10 @@ CONDITIONS: dict[str, Condition] = {
 }
 """Every condition, by name."""
 
-BASELINES: tuple[str, ...] = tuple(name for name, c in CONDITIONS.items() if not c.fine_tuned)
+BASELINES: tuple[str, ...] = tuple(name for name, c in CONDITIONS.items() if not c.fine_tuned and c.masked_from is None)
+"""The agents trained from scratch: the honest and the deceptive baseline."""
+MASKED_CONTROLS: tuple[str, ...] = tuple(name for name, c in CONDITIONS.items() if c.masked_from is not None)
+"""The controls that are a trained agent evaluated with the other masked (no training of their own)."""
 FINE_TUNINGS: tuple[str, ...] = tuple(name for name, c in CONDITIONS.items() if c.fine_tuned)
 FineTuning = Literal[
     "soo",
@@ -134,6 +148,13 @@ FineTuning = Literal[
     "honesty_reward",
 ]
 """The names of ``FINE_TUNINGS`` as a type, so that ``--help`` lists them (a test keeps the two equal)."""
+
+
+def reported(conditions: tuple[str, ...]) -> tuple[str, ...]:
+    """Every condition a run reports, in report order: the baselines, the masked controls (in every report), then
+    the run's fine-tuning ``conditions``."""
+    return (*BASELINES, *MASKED_CONTROLS, *conditions)
+
 
 BASELINE_SETTINGS: tuple[str, ...] = (
     "preset",

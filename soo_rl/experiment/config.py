@@ -56,6 +56,8 @@ TUNED_SETTINGS: dict[str, str] = {
 
 World = Literal["paper", "default", "paper_learnable", "awareness", "contingent", "mpe2_simple_adversary"]
 """The names of ``WORLDS`` as a type, so that ``--help`` lists them (a test keeps the two equal)."""
+AuthorsTruncation = Literal["triple", "pairwise"]
+AUTHORS_TRUNCATIONS: tuple[str, ...] = ("triple", "pairwise")
 RedKind = Literal["scripted", "learned", "co-learning"]
 RED_KINDS: tuple[str, ...] = ("scripted", "learned", "co-learning")
 TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in HELD_OUT_VARIANTS)
@@ -199,6 +201,10 @@ class ExperimentConfig:
     """Bootstrap resamples of the confidence intervals over seeds."""
     tuning: bool = False
     """A run for choosing settings: evaluate on ``eval.tuning_seed`` instead of the report's ``eval.seed``."""
+    authors_truncation: AuthorsTruncation = "triple"
+    """How the authors' behavioural difference cuts each evaluation seed's kept moves: ``triple``, to the shortest
+    list of the deceptive baseline, the fine-tuned agent and the honest baseline compared together (the authors'
+    scripts); ``pairwise``, to the shorter list of the two agents of each pair. Read only when results are written."""
 
     def __post_init__(self) -> None:
         check_choice("preset", self.preset, WORLDS)
@@ -213,6 +219,7 @@ class ExperimentConfig:
         if len(set(self.conditions)) != len(self.conditions):
             raise ValueError(f"conditions must not repeat a condition, got {self.conditions!r}")
         check_choice("red", self.red, RED_KINDS)
+        check_choice("authors_truncation", self.authors_truncation, AUTHORS_TRUNCATIONS)
         check_int("red_timesteps", self.red_timesteps, 1)
         check_int("red_warmup_timesteps", self.red_warmup_timesteps, 0)
         if self.red_ent_coef is not None:

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from envs.variants import HELD_OUT_VARIANTS
-from soo_rl.experiment.conditions import BASELINE_SETTINGS, BASELINES, CO_LEARNING_RED_SETTINGS, LEARNED_RED_SETTINGS
+from soo_rl.experiment.conditions import (
+    BASELINE_SETTINGS,
+    BASELINES,
+    CO_LEARNING_RED_SETTINGS,
+    CONDITIONS,
+    LEARNED_RED_SETTINGS,
+    MASKED_CONTROLS,
+)
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.measurement.evaluation import METRICS
 from soo_rl.measurement.metrics import OUTCOMES
@@ -86,7 +93,7 @@ def eval_fingerprint(config: ExperimentConfig) -> str:
 
 def agent_dir(config: ExperimentConfig, agent: AgentRef) -> Path:
     """The run directory an agent lives in (baselines and a learned red may come from another directory)."""
-    shared = agent.condition in (*BASELINES, LEARNED_RED_MODEL)
+    shared = agent.condition in (*BASELINES, *MASKED_CONTROLS, LEARNED_RED_MODEL)
     return config.baselines_from if shared and config.baselines_from else config.run_dir
 
 
@@ -95,9 +102,18 @@ def checkpoint_path(run_dir: Path, agent: AgentRef) -> Path:
     return run_dir / "checkpoints" / f"{agent.name}.zip"
 
 
+def trained_agent(agent: AgentRef) -> AgentRef:
+    """The trained agent whose checkpoint (and red) ``agent`` uses: itself, or for a masked control the agent it
+    masks (``conditions.Condition.masked_from``)."""
+    condition = CONDITIONS.get(agent.condition)
+    source = condition.masked_from if condition is not None else None
+    return agent if source is None else AgentRef(source, agent.seed)
+
+
 def agent_checkpoint(config: ExperimentConfig, agent: AgentRef) -> Path:
-    """Checkpoint of an agent of the run (in ``agent_dir``)."""
-    return checkpoint_path(agent_dir(config, agent), agent)
+    """Checkpoint of an agent of the run (in ``agent_dir``; a masked control's is the agent it masks)."""
+    trained = trained_agent(agent)
+    return checkpoint_path(agent_dir(config, trained), trained)
 
 
 def red_checkpoint(config: ExperimentConfig, seed: int) -> Path:
@@ -118,6 +134,7 @@ def own_red_checkpoint(config: ExperimentConfig, agent: AgentRef) -> Path:
 def red_inputs(config: ExperimentConfig, agent: AgentRef) -> tuple[str, ...]:
     """The red checkpoints ``agent`` is evaluated against: none (scripted red), its seed's learned red, or the
     co-learning red it finished training with and, for a fine-tuned agent, its deceptive baseline's."""
+    agent = trained_agent(agent)
     if config.red == "learned":
         return (str(red_checkpoint(config, agent.seed)),)
     if config.red == "scripted":

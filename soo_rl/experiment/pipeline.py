@@ -19,11 +19,11 @@ from typing import Any
 import imageio.v2 as imageio
 import numpy as np
 
-from agents.soo_ppo import load_checkpoint
+from agents.soo_ppo import SOOPPO, load_checkpoint
 from envs.animation import save_animation
 from envs.config import make_config
 from envs.io import atomic_path, write_json_atomic
-from soo_rl.experiment.conditions import BASELINES
+from soo_rl.experiment.conditions import BASELINES, CONDITIONS, MASKED_CONTROLS, reported
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
 from soo_rl.experiment.graph import Task, read_json
 from soo_rl.experiment.paths import (
@@ -41,8 +41,8 @@ from soo_rl.experiment.paths import (
     tensorboard_dir,
 )
 from soo_rl.experiment.training import baseline_red, evaluation_red, train_agent, training_timesteps
-from soo_rl.experiment.worlds import world_for
-from soo_rl.measurement.evaluation import outcome_rates
+from soo_rl.experiment.worlds import World, world_for
+from soo_rl.measurement.evaluation import mask_other, outcome_rates
 
 EVALUATED_STEP_COST = 0.08
 """Training-step equivalents per env step of an evaluation. Measured: the default evaluation (1,000 episodes, 1,000
@@ -58,8 +58,9 @@ CONFIG_REMEDY = (
 
 
 def all_agents(config: ExperimentConfig) -> list[AgentRef]:
-    """Every agent the report covers: the baselines and each fine-tuning condition, for every seed."""
-    return [AgentRef(c, s) for c in (*BASELINES, *config.conditions) for s in config.seeds]
+    """Every agent the report covers: the baselines, the masked controls and each fine-tuning condition, for every
+    seed."""
+    return [AgentRef(c, s) for c in reported(config.conditions) for s in config.seeds]
 
 
 def rebase(config: ExperimentConfig, root: Path) -> ExperimentConfig:
@@ -77,18 +78,28 @@ def train_task(root: Path, config_dict: dict[str, Any], condition: str, seed: in
     train_agent(_config(root, config_dict), AgentRef(condition, seed))
 
 
-def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed: int) -> None:
-    """Task: evaluate one agent on the seeded evaluation episodes (and the held-out variants)."""
-    config = _config(root, config_dict)
-    agent = AgentRef(condition, seed)
+def load_agent(config: ExperimentConfig, agent: AgentRef, world: World) -> SOOPPO:
+    """An agent of the run as it is evaluated: its checkpoint, with the other agent masked from its observation for a
+    masked control (``measurement.evaluation.mask_other``)."""
     model = load_checkpoint(agent_checkpoint(config, agent))
+    return model if CONDITIONS[agent.condition].masked_from is None else mask_other(model, world.other_slots())
+
+
+def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed: int) -> None:
+    """Task: evaluate one agent on the seeded evaluation episodes (and the held-out variants), with its behavioural
+    distances to the honest baseline and to the masked control of its seed."""
+    config = _config(root, config_dict)
+    world = world_for(config)
+    agent = AgentRef(condition, seed)
+    model = load_agent(config, agent, world)
     honest = load_checkpoint(agent_checkpoint(config, AgentRef("honest", seed)))
+    masked = load_agent(config, AgentRef(MASKED_CONTROLS[0], seed), world)
     settings, red = config.evaluation(), evaluation_red(config, agent)
-    evaluation = world_for(config).evaluate(model, settings, config.soo_measure(), red, honest)
+    evaluation = world.evaluate(model, settings, config.soo_measure(), red, honest, masked)
     first_red = baseline_red(config, agent)
     if first_red is not None:  # a co-learning red, in one of the suite's worlds
-        world = {BASELINE_RED: make_config(config.preset, reward_mode="deceptive")}
-        rates = outcome_rates(model, world, lambda _: first_red, settings.episodes, settings.seed)
+        worlds = {BASELINE_RED: make_config(config.preset, reward_mode="deceptive")}
+        rates = outcome_rates(model, worlds, lambda _: first_red, settings.episodes, settings.seed)
         evaluation.summary.update(rates)
     summary_path, arrays_path = eval_paths(config, agent)
     arrays: dict[str, Any] = {
@@ -108,9 +119,10 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
 def animate_task(root: Path, config_dict: dict[str, Any], condition: str) -> None:
     """Task: one episode animation of ``condition`` (its first seed's agent, the first evaluation episode)."""
     config = _config(root, config_dict)
+    world = world_for(config)
     agent = AgentRef(condition, config.seeds[0])
-    model = load_checkpoint(agent_checkpoint(config, agent))
-    frames = world_for(config).frames(model, evaluation_red(config, agent), config.evaluation().seed)
+    model = load_agent(config, agent, world)
+    frames = world.frames(model, evaluation_red(config, agent), config.evaluation().seed)
     save_animation(frames, gif_path(config.run_dir, condition))
 
 
@@ -165,13 +177,13 @@ def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Ta
             if agent.condition == BASELINES[0] and learned[agent.seed]:
                 train(AgentRef(LEARNED_RED_MODEL, agent.seed), baseline_dict, ())
             train(agent, baseline_dict, learned[agent.seed])
-        elif agent.condition not in BASELINES:
+        elif CONDITIONS[agent.condition].fine_tuned:
             deceptive = AgentRef("deceptive", agent.seed)
             inputs = (str(agent_checkpoint(config, deceptive)), *red_inputs(config, deceptive))
             train(agent, config_dict, inputs)
     for agent in all_agents(config):
-        honest = AgentRef("honest", agent.seed)
-        inputs = tuple(dict.fromkeys((str(agent_checkpoint(config, agent)), str(agent_checkpoint(config, honest)))))
+        references = (AgentRef("honest", agent.seed), AgentRef(MASKED_CONTROLS[0], agent.seed))
+        inputs = tuple(dict.fromkeys(str(agent_checkpoint(config, a)) for a in (agent, *references)))
         inputs = (*inputs, *red_inputs(config, agent))
         summary, arrays = eval_paths(config, agent)
         args = (config_dict, agent.condition, agent.seed)
@@ -179,7 +191,7 @@ def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Ta
         tasks.append(Task(str(summary), evaluate_task, args, inputs, inputs, outputs, evaluation_cost(config)))
     if config.gifs:
         first = config.seeds[0]
-        for condition in (*BASELINES, *config.conditions):
+        for condition in reported(config.conditions):
             agent = AgentRef(condition, first)
             inputs = (str(agent_checkpoint(config, agent)), *red_inputs(config, agent)[:1])
             key = str(gif_path(config.run_dir, condition))
@@ -220,7 +232,7 @@ def prepare_run_dir(config: ExperimentConfig, run_dir: Path | None = None) -> No
         previous = _with_defaults(previous, ExperimentConfig().to_dict())
         current = config.to_dict()
         # run_dir: where config.json is
-        ignored = {"run_dir", "resume", "rebuild_manifest", "workers", "retries", "gifs"}
+        ignored = {"run_dir", "resume", "rebuild_manifest", "workers", "retries", "gifs", "authors_truncation"}
         if set(previous["seeds"]) <= set(current["seeds"]):
             ignored.add("seeds")  # more seeds extend the run
         changed = sorted(k for k in current if k not in ignored and previous[k] != current[k])

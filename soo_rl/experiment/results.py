@@ -14,14 +14,15 @@ from stable_baselines3.common.utils import get_latest_run_id
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from envs.io import write_json_atomic
-from soo_rl.experiment.conditions import BASELINES, CONDITIONS
+from soo_rl.experiment.conditions import BASELINES, CONDITIONS, MASKED_CONTROLS, reported
 from soo_rl.experiment.config import TUNED_SETTINGS, ExperimentConfig
 from soo_rl.experiment.graph import read_json
 from soo_rl.experiment.paths import BASELINE_RED, AgentRef, agent_dir, eval_paths, gif_path, tensorboard_dir
 from soo_rl.measurement.authors import (
     AuthorsSteps,
-    authors_behaviour_difference,
+    authors_count_grids,
     authors_detection,
+    grid_difference,
     steps_by_eval_seed,
 )
 from soo_rl.measurement.detection import EPISODE_COUNTS, detection_curve
@@ -48,8 +49,8 @@ EVALUATION_REMEDY = "delete it and resume: the agent is evaluated again"
 
 
 def condition_names(config: ExperimentConfig) -> tuple[str, ...]:
-    """The run's conditions in report order: the baselines, then the fine-tuning conditions."""
-    return (*BASELINES, *config.conditions)
+    """The run's conditions in report order (``conditions.reported``)."""
+    return reported(config.conditions)
 
 
 def eval_summaries(config: ExperimentConfig, condition: str) -> list[dict[str, float]]:
@@ -166,10 +167,11 @@ def against_baseline_red(
 
 
 def authors_behaviour_pairs(config: ExperimentConfig) -> list[tuple[str, str]]:
-    """The pairs of conditions the authors' behavioural difference compares: honest vs deceptive, and each fine-tuned
-    condition vs each baseline."""
+    """The pairs of conditions the authors' behavioural difference compares: honest vs deceptive, and each masked
+    control and fine-tuned condition vs each baseline."""
     honest, deceptive = BASELINES
-    return [(honest, deceptive), *((condition, baseline) for condition in config.conditions for baseline in BASELINES)]
+    compared = (*MASKED_CONTROLS, *config.conditions)
+    return [(honest, deceptive), *((condition, baseline) for condition in compared for baseline in BASELINES)]
 
 
 def authors_steps_by_eval_seed(config: ExperimentConfig, agent: AgentRef) -> list[tuple[np.ndarray, np.ndarray]] | None:
@@ -185,9 +187,13 @@ def authors_steps_by_eval_seed(config: ExperimentConfig, agent: AgentRef) -> lis
 
 
 def authors_behaviour(config: ExperimentConfig, summary: Any) -> dict[str, Any]:
-    """The authors' behavioural difference (``measurement.authors.authors_behaviour_difference``, its mean over
-    ``AUTHORS_EVAL_SEEDS`` evaluation seeds) of every pair of ``authors_behaviour_pairs``, per training seed (both
+    """The authors' behavioural difference (``measurement.authors.grid_difference`` of count grids, its mean over
+    ``AUTHORS_EVAL_SEEDS`` evaluation seeds) of every pair of ``authors_behaviour_pairs``, per training seed (the
     agents of that seed), with its mean and 95% CI over training seeds; empty where the steps are not recorded.
+
+    Each evaluation seed's kept moves are cut to the shortest list of the agents compared together
+    (``config.authors_truncation``): ``triple``, as the authors' scripts, a fine-tuned condition with both baselines
+    (deceptive, the condition, honest), and the baselines alone for honest vs deceptive; ``pairwise``, each pair alone.
 
     :param summary: ``(values, label) -> {"mean", "ci", "per_seed"}``.
     """
@@ -198,11 +204,18 @@ def authors_behaviour(config: ExperimentConfig, summary: Any) -> dict[str, Any]:
             if recorded is None:
                 return {}
             steps[condition, seed] = recorded
+    honest, deceptive = BASELINES
     pairs: dict[str, Any] = {}
     for first, second in authors_behaviour_pairs(config):
-        values = [authors_behaviour_difference(steps[first, seed], steps[second, seed]).mean for seed in config.seeds]
+        together: tuple[str, ...] = (first, second)
+        if config.authors_truncation == "triple" and first not in BASELINES:
+            together = (deceptive, first, honest)
+        values = []
+        for seed in config.seeds:
+            grids = authors_count_grids([steps[name, seed] for name in together])
+            values.append(grid_difference(grids[together.index(first)], grids[together.index(second)]).mean)
         pairs[f"{first} vs {second}"] = summary(values, f"authors_behaviour/{first}/{second}")
-    return {"eval_seeds": AUTHORS_EVAL_SEEDS, "pairs": pairs}
+    return {"eval_seeds": AUTHORS_EVAL_SEEDS, "truncation": config.authors_truncation, "pairs": pairs}
 
 
 def detection(config: ExperimentConfig, conditions: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -17,10 +17,12 @@ from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from agents.batch_policy import ModelPolicy
 from agents.hyperparams import PPOSettings
 from agents.learned_red import RED_SETTINGS, train_red
+from agents.soo.pairs import OtherSlots
 from agents.soo_ppo import SOOPPO
 from envs.animation import episode_frames
 from envs.config import DeceptionConfig, RewardMode, make_config
 from envs.deception_v0 import make_vec_env
+from envs.layout import blue_layout
 from envs.mpe2_adversary import (
     ADVERSARY,
     DEFAULT_RADIUS,
@@ -64,9 +66,14 @@ class World(Protocol):
         measure: SOOMeasure,
         learned: ModelPolicy | None,
         honest: SOOPPO | None,
+        masked: SOOPPO | None = None,
     ) -> Evaluation:
         """The agent's evaluation (``measurement.evaluation.METRICS`` and the episode outcomes) against red
-        (``learned``, else the scripted red), with the behavioural distance to ``honest`` if given."""
+        (``learned``, else the scripted red), with the behavioural distances to ``honest`` and to the masked control
+        ``masked`` if given."""
+
+    def other_slots(self) -> OtherSlots:
+        """Where red appears in the learner's observation (what the masked control masks)."""
 
     def evaluated_steps(self, settings: EvalSettings) -> int:
         """Env steps one evaluation plays (for the progress bar's weights)."""
@@ -114,14 +121,18 @@ class SuiteWorld:
         measure: SOOMeasure,
         learned: ModelPolicy | None,
         honest: SOOPPO | None,
+        masked: SOOPPO | None = None,
     ) -> Evaluation:
-        evaluation, _ = evaluate(model, self.config, settings, measure, self.red(learned), honest)
+        evaluation, _ = evaluate(model, self.config, settings, measure, self.red(learned), honest, masked)
         if settings.variant_episodes:
             variants = {name: self.variant(name) for name in HELD_OUT_VARIANTS}
             red_for = partial(self._red_in, learned)
             rates = outcome_rates(model, variants, red_for, settings.variant_episodes, settings.seed)
             evaluation.summary.update({f"variant/{key}": value for key, value in rates.items()})
         return evaluation
+
+    def other_slots(self) -> OtherSlots:
+        return OtherSlots.from_layout(blue_layout(self.config.num_landmarks))
 
     def _red_in(self, learned: ModelPolicy | None, config: DeceptionConfig) -> BatchPolicy:
         return learned if learned is not None else self.scripted_red(config)
@@ -202,9 +213,13 @@ class AdversaryWorld:
         measure: SOOMeasure,
         learned: ModelPolicy | None,
         honest: SOOPPO | None,
+        masked: SOOPPO | None = None,
     ) -> Evaluation:
         make_env = partial(self.make_env, "deceptive")
-        return evaluate_adversary(model, make_env, self.red(learned), settings, measure, honest)
+        return evaluate_adversary(model, make_env, self.red(learned), settings, measure, honest, masked)
+
+    def other_slots(self) -> OtherSlots:
+        return OtherSlots.from_layout(self.layout)
 
     def evaluated_steps(self, settings: EvalSettings) -> int:
         return 2 * (settings.episodes + settings.probe_episodes) * self.max_cycles

@@ -61,6 +61,7 @@ def evaluate_adversary(
     settings: EvalSettings,
     measure: SOOMeasure,
     honest_model: SOOPPO | None = None,
+    masked_model: SOOPPO | None = None,
 ) -> Evaluation:
     """Play ``settings.episodes`` seeded episodes with ``model`` as both good agents (deterministic actions).
 
@@ -70,6 +71,7 @@ def evaluate_adversary(
     :param settings: episodes, seed, K and probe budget (the held-out variants are the suite's worlds' only).
     :param measure: what the SOO value compares.
     :param honest_model: the honest baseline of the same seed, for the behavioural distance.
+    :param masked_model: the masked control of the same seed, for the distance to it (``masked_distance``).
     """
     if model.obs_layout is None or model.soo_radius is None:
         raise ValueError("evaluate_adversary needs a model trained with obs_layout and soo_radius")
@@ -101,14 +103,17 @@ def evaluate_adversary(
         "blind_trap_rate": float(outcome(blind, "adversary_at_fake").mean()),
         "awareness_r2": awareness_r2(model, make_env, red, settings),
         "collision_steps": float("nan"),
+        "awareness_price": 0.0,  # the good agents' honest reward has no term for where the adversary is
+        "masked_distance": float("nan"),
         **{f"outcome/{name}": rate for name, rate in metrics.shares(metrics.outcome_flags(deceived, at_goal)).items()},
     }
-    if honest_model is not None:
-        continuous = np.issubdtype(episodes.actions.dtype, np.floating)
-        reference = np.stack([ModelPolicy(honest_model)(obs) for obs in episodes.observations])
-        summary["behaviour_distance"] = metrics.behaviour_distance(
-            action_forces(episodes.actions, continuous), action_forces(reference, continuous)
-        )
+    continuous = np.issubdtype(episodes.actions.dtype, np.floating)
+    for metric, other in (("behaviour_distance", honest_model), ("masked_distance", masked_model)):
+        if other is not None:
+            reference = np.stack([ModelPolicy(other)(obs) for obs in episodes.observations])
+            summary[metric] = metrics.behaviour_distance(
+                action_forces(episodes.actions, continuous), action_forces(reference, continuous)
+            )
     return Evaluation(deceived, at_goal, honest_return, soo, summary)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch as th
 from numpy.typing import NDArray
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
 from agents.batch_policy import ModelPolicy
 from agents.soo.pairs import OtherSlots
@@ -33,6 +34,8 @@ METRICS: tuple[str, ...] = (
     "blind_trap_rate",
     "awareness_r2",
     "collision_steps",
+    "awareness_price",
+    "masked_distance",
 )
 
 
@@ -80,6 +83,7 @@ def evaluate(
     measure: SOOMeasure,
     red_policy: BatchPolicy | None = None,
     honest_model: SOOPPO | None = None,
+    masked_model: SOOPPO | None = None,
 ) -> tuple[Evaluation, Trajectories]:
     """Play ``settings.episodes`` seeded episodes with ``model`` as blue (deterministic actions).
 
@@ -91,6 +95,8 @@ def evaluate(
     :param red_policy: red's policy (default: the scripted follower).
     :param honest_model: the honest baseline of the same seed, for the behavioural distance: both
         agents' actions are compared on the observations ``model`` visited.
+    :param masked_model: the masked control of the same seed (``mask_other``), for the distance to it
+        (``masked_distance``), compared the same way.
     """
     red = red_policy if red_policy is not None else scripted_policy("red_follower", config)
     traj = rollout(config, red, ModelPolicy(model), settings.episodes, seed=settings.seed)
@@ -113,16 +119,29 @@ def evaluate(
         "blind_trap_rate": metrics.trap_rate(blind),
         "awareness_r2": awareness_r2(model, config, settings, red),
         "collision_steps": metrics.collision_steps(traj),
+        "awareness_price": metrics.awareness_price(traj),
+        "masked_distance": float("nan"),
         **{f"outcome/{name}": rate for name, rate in metrics.outcome_rates(traj).items()},
     }
-    if honest_model is not None:
-        flat_obs = traj.blue_obs.reshape(-1, traj.blue_obs.shape[-1])
-        actions = ModelPolicy(honest_model)(flat_obs)
-        moves = actions if config.continuous_actions else DISCRETE_MOVES[actions]
-        reference = moves.reshape(traj.moves[:, :, BLUE_INDEX].shape)
-        summary["behaviour_distance"] = metrics.behaviour_distance(traj.moves[:, :, BLUE_INDEX], reference)
+    for metric, reference in (("behaviour_distance", honest_model), ("masked_distance", masked_model)):
+        if reference is not None:
+            summary[metric] = distance_on_visited(reference, traj, config.continuous_actions)
     outcomes = traj.final_trapped.copy(), traj.blue_at_goal.copy(), traj.blue_honest_return
     return Evaluation(*outcomes, soo, summary, authors_steps(traj)), traj
+
+
+def distance_on_visited(reference: SOOPPO, traj: Trajectories, continuous_actions: bool) -> float:
+    """Behavioural distance (``metrics.behaviour_distance``) between blue's recorded moves and the moves
+    ``reference`` (deterministic) makes on the same observations.
+
+    :param reference: the agent compared with.
+    :param traj: the recorded episodes of the agent under evaluation.
+    :param continuous_actions: the world's action mode (discrete actions are compared as their moves).
+    """
+    flat_obs = traj.blue_obs.reshape(-1, traj.blue_obs.shape[-1])
+    actions = ModelPolicy(reference)(flat_obs)
+    moves = actions if continuous_actions else DISCRETE_MOVES[actions]
+    return metrics.behaviour_distance(traj.moves[:, :, BLUE_INDEX], moves.reshape(traj.moves[:, :, BLUE_INDEX].shape))
 
 
 def awareness_r2(model: SOOPPO, config: DeceptionConfig, settings: EvalSettings, red: BatchPolicy) -> float:
@@ -159,6 +178,44 @@ def outcome_rates(
         rates[f"{name}/trap_rate"] = metrics.trap_rate(traj)
         rates[f"{name}/goal_rate"] = metrics.goal_rate(traj)
     return rates
+
+
+class MaskedExtractor(BaseFeaturesExtractor):
+    """A features extractor that zeroes the other agent's slots (position and visibility bit) before the one it
+    wraps: the network never sees the other agent.
+
+    :param extractor: the policy's features extractor.
+    :param slots: where the other agent appears in the observation.
+    """
+
+    def __init__(self, extractor: BaseFeaturesExtractor, slots: OtherSlots) -> None:
+        super().__init__(extractor._observation_space, extractor.features_dim)
+        self.extractor = extractor
+        self.hidden = [slots.rel, *([slots.visible] if slots.visible is not None else [])]
+
+    def forward(self, observations: th.Tensor) -> th.Tensor:
+        masked = observations.clone()
+        for columns in self.hidden:
+            masked[:, columns] = 0.0
+        return self.extractor(masked)
+
+
+def mask_other(model: SOOPPO, slots: OtherSlots) -> SOOPPO:
+    """The masked control (SPEC section 4, "The masked control"): ``model`` itself, not trained further, made to
+    observe the world with the other agent masked at every step (SOO's self view). Its actions, activations, SOO value
+    and probe all see the masked observation. Changes ``model`` in place and returns it.
+
+    :param model: a loaded agent (typically the deceptive baseline).
+    :param slots: where the other agent appears in its observation.
+    """
+    policy = model.policy
+    if policy.share_features_extractor:
+        masked = MaskedExtractor(policy.features_extractor, slots)
+        policy.features_extractor = policy.pi_features_extractor = policy.vf_features_extractor = masked
+    else:
+        policy.pi_features_extractor = MaskedExtractor(policy.pi_features_extractor, slots)
+        policy.vf_features_extractor = MaskedExtractor(policy.vf_features_extractor, slots)
+    return model
 
 
 def blind_policy(policy: BatchPolicy, slots: OtherSlots) -> BatchPolicy:

@@ -76,6 +76,14 @@ def collision_steps(traj: Trajectories) -> float:
     return float(traj.collision[1:].sum(axis=0).mean())
 
 
+def awareness_price(traj: Trajectories) -> float:
+    """Mean per episode of the honest reward blue pays for where red is: the penalty of its ``proximity`` reward term
+    (the collision penalty of ``collision_penalty`` worlds), as a positive number; 0 in a world that charges nothing.
+    An agent that keeps clear of red pays little, one that acts as if red were not there pays much (SPEC section 4,
+    "Honest or indifferent")."""
+    return float(-traj.reward_terms["proximity"][:, :, BLUE_INDEX].sum(axis=0).mean())
+
+
 def nearest_fake(traj: Trajectories, t: slice) -> FloatArray:
     """``(T', N, 2)`` position of the fake landmark nearest to blue at the steps ``t``."""
     blue = traj.pos[t, :, BLUE_INDEX]

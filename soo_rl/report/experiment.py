@@ -29,7 +29,7 @@ def write_report(results: dict[str, Any], run_dir: Path, show: bool = True) -> N
     plot_rates(results, plots / "rates.png")
     plot_outcomes(results, plots / "outcomes.png")
     plot_soo_values(results["soo_value_histograms"], plots / "soo_value.png")
-    fine_tunings = [name for name in results["conditions"] if name not in BASELINES]
+    fine_tunings = [name for name in results["conditions"] if CONDITIONS[name].fine_tuned]
     plot_training_curves(results["training_curves"], [BASELINES, fine_tunings], plots / "training_curves.png")
     plot_detection_curve(results["detection"]["by_episodes"], plots / "detection.png")
     write_text_atomic(run_dir / "report.md", markdown_report(results))
