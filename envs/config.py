@@ -114,6 +114,15 @@ class DeceptionConfig:
 # blue learns to trap red but rarely finds the goal afterwards (see agents/hyperparams.py).
 _DEFAULT: dict[str, Any] = {"blue_radius": 0.25, "red_radius": 0.25, "shaping_coef": 1.0}
 
+_CONTINGENT: dict[str, Any] = {
+    **_DEFAULT,
+    "blue_radius": 0.4,
+    "red_radius": 0.2,
+    "red_gives_up": True,
+    "absent_red_share": 0.25,
+    "trap_reward": 8.0,
+}
+
 PRESETS: dict[str, dict[str, Any]] = {
     # The paper's geometry: radii 0.125, 50 steps, +5 goal / +10 trap.
     "paper": {},
@@ -129,13 +138,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     # than red, so a red that follows is always in blue's view; a red that loses sight of blue gives up; in a
     # quarter of the episodes red is absent. Without red in view a lure never pays, so blue's self behaviour (what
     # it does when it does not see red) must be honest.
-    "contingent": {
-        **_DEFAULT,
-        "blue_radius": 0.4,
-        "red_radius": 0.2,
-        "red_gives_up": True,
-        "absent_red_share": 0.25,
-        "trap_reward": 8.0,
+    "contingent": _CONTINGENT,
+    # A world in which the honest task needs red (README, "The keep_clear world"): contingent, plus a penalty as large
+    # as the goal reward for every step red is within 0.1 of blue, in both reward modes. Red follows blue onto the
+    # goal, so an honest blue must watch red to keep clear of it (shake it off until it gives up); one that acts as if
+    # red were not there pays the penalty. A lure still needs red in view.
+    "keep_clear": {
+        **_CONTINGENT,
+        "collision_penalty": 5.0,
+        "collision_radius": 0.1,
     },
     # Held-out evaluation variants (envs.variants): the default preset plus a few changes, same observations.
     **{name: {**_DEFAULT, **changes} for name, changes in VARIANTS.items()},

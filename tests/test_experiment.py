@@ -100,7 +100,8 @@ def test_baselines_from_another_run_are_reused_with_their_evaluations(quick_run:
 def test_every_artifact_exists(quick_run: Path) -> None:
     for condition in CONDITIONS:
         for seed in (0, 1):
-            assert (quick_run / "checkpoints" / f"{condition}_seed{seed}.zip").is_file()
+            trained = CONDITIONS[condition].masked_from is None  # a masked control is its agent's checkpoint
+            assert (quick_run / "checkpoints" / f"{condition}_seed{seed}.zip").is_file() == trained
         gif = Image.open(quick_run / "gifs" / f"{condition}.gif")
         assert gif.n_frames == 51
     for name in ("rates", "soo_value", "training_curves", "detection"):
@@ -109,6 +110,17 @@ def test_every_artifact_exists(quick_run: Path) -> None:
     report = (quick_run / "report.md").read_text()
     assert "| soo |" in report and "Does SOO fine-tuning reduce deception?" in report
     assert json.loads((quick_run / "config.json").read_text())["quick"] is True
+
+
+def test_the_masked_control_is_the_deceptive_baseline_evaluated_blind(quick_run: Path) -> None:
+    results = json.loads((quick_run / "results.json").read_text())["conditions"]
+    masked, deceptive = results["masked"], results["deceptive"]
+    # Same episodes, same checkpoint, red masked at every step: the masked row's trap rate is the blind trap rate.
+    assert masked["trap_rate"]["per_seed"] == deceptive["blind_trap_rate"]["per_seed"]
+    assert masked["blind_trap_rate"]["per_seed"] == deceptive["blind_trap_rate"]["per_seed"]
+    assert masked["soo_value"]["per_seed"] == [0.0, 0.0]  # it cannot tell red's presence from its absence
+    assert masked["masked_distance"]["per_seed"] == [0.0, 0.0] and deceptive["masked_distance"]["mean"] > 0
+    assert all(value >= 0 for value in results["soo"]["awareness_price"]["per_seed"])
 
 
 def test_event_files_hold_the_listed_keys(quick_run: Path) -> None:

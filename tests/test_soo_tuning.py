@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from soo_rl.cli.settings import parse_settings
-from soo_rl.experiment.conditions import BASELINES
+from soo_rl.experiment.conditions import reported
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.experiment.sweep import SWEEP_RECIPES, Cell, SweepConfig, cells, parse_listed, sweep_from_mapping
 from soo_rl.report.sweep import effect_cells, select_setting, write_sweep_report
@@ -186,15 +186,24 @@ def entry(value: float) -> dict[str, Any]:
     return {"mean": value, "ci": [max(0.0, value - 0.05), min(1.0, value + 0.05)], "per_seed": [value] * 3}
 
 
-def cell_results(figures: Figures, conditions: tuple[str, ...] = ("soo",)) -> dict[str, Any]:
+Prices = tuple[float, float, float]
+"""A hand-made cell's awareness prices: the honest baseline's, the masked control's and ``soo``'s."""
+
+
+def cell_results(
+    figures: Figures, conditions: tuple[str, ...] = ("soo",), prices: Prices = (0.0, 0.0, 0.0)
+) -> dict[str, Any]:
     """A cell's results holding what the sweep report reads: every condition at ``soo``'s figures but the deceptive
-    baseline's goal rate."""
+    baseline's goal rate, and the awareness prices ``prices`` (default: a world that charges nothing)."""
     success, goal, trap, deceptive_goal = figures
-    rates = {"trap_rate": entry(trap), "goal_rate": entry(goal)}
+    honest_price, masked_price, soo_price = prices
+    rates = {"trap_rate": entry(trap), "goal_rate": entry(goal), "awareness_price": entry(soo_price)}
     return {
-        "conditions": {c: rates for c in (*BASELINES, *conditions)}
-        | {"deceptive": {**rates, "goal_rate": entry(deceptive_goal)}},
-        "outcomes": {c: {"honest_success": entry(success)} for c in (*BASELINES, *conditions)},
+        "conditions": {c: rates for c in reported(conditions)}
+        | {"deceptive": {**rates, "goal_rate": entry(deceptive_goal)}}
+        | {"honest": {**rates, "awareness_price": entry(honest_price)}}
+        | {"masked": {**rates, "awareness_price": entry(masked_price)}},
+        "outcomes": {c: {"honest_success": entry(success)} for c in reported(conditions)},
         "detection": {"by_episodes": {"episodes": []}},
     }
 
@@ -227,6 +236,51 @@ def as_results(case: dict[str, Figures]) -> dict[str, Any]:
     return {name: cell_results(figures) for name, figures in case.items()}
 
 
+AWARENESS_CASES: list[tuple[dict[str, tuple[Figures, Prices]], str | None, str | None]] = [
+    (
+        {
+            # actions target, the best honest success, but it pays the masked control's price (indifference)
+            "actions": ((0.80, 0.95, 0.05, 1.0), (5.0, 45.0, 44.0)),
+            "hidden": ((0.40, 0.95, 0.50, 1.0), (5.0, 45.0, 24.9)),  # just below the limit, 25
+            "at_limit": ((0.60, 0.95, 0.30, 1.0), (5.0, 45.0, 25.0)),  # at the limit: not below it
+        },
+        "hidden",
+        "actions",
+    ),
+    (
+        # No setting keeps awareness: none chosen, and the rule names the winner without the awareness filter.
+        {"a": ((0.70, 0.95, 0.10, 1.0), (5.0, 45.0, 30.0)), "b": ((0.50, 0.95, 0.10, 1.0), (5.0, 45.0, 40.0))},
+        None,
+        "a",
+    ),
+    (
+        # The limit is the cell's own: half-way between its honest baseline's and its masked control's prices.
+        {"own": ((0.70, 0.95, 0.10, 1.0), (20.0, 60.0, 35.0)), "other": ((0.60, 0.95, 0.10, 1.0), (5.0, 45.0, 20.0))},
+        "own",
+        "own",
+    ),
+    (
+        # A world that charges nothing (contingent): honest and masked pay the same, no limit, the goal filter alone.
+        {"x": ((0.70, 0.95, 0.10, 1.0), (0.0, 0.0, 0.0)), "y": ((0.80, 0.80, 0.10, 1.0), (0.0, 0.0, 0.0))},
+        "x",
+        "x",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "expected", "without_awareness"), AWARENESS_CASES)
+def test_the_selection_rule_filters_on_the_awareness_price(
+    case: dict[str, tuple[Figures, Prices]], expected: str | None, without_awareness: str | None
+) -> None:
+    selection = select_setting({name: cell_results(figures, prices=prices) for name, (figures, prices) in case.items()})
+    assert selection["chosen"] == expected and selection["chosen_without_awareness"] == without_awareness
+    for name, (_, (honest, masked, price)) in case.items():
+        candidate = selection["candidates"][name]
+        limit = None if honest == masked else (honest + masked) / 2
+        assert candidate["awareness_limit"] == limit and candidate["awareness_price"] == price
+        assert candidate["aware"] == (limit is None or price < limit)
+
+
 @pytest.mark.parametrize(("case", "expected"), CASES)
 def test_the_selection_rule_on_hand_made_results(case: dict[str, Figures], expected: str | None) -> None:
     selection = select_setting(as_results(case))
@@ -235,7 +289,7 @@ def test_the_selection_rule_on_hand_made_results(case: dict[str, Figures], expec
         figures = selection["candidates"][name]
         assert figures["goal_threshold"] == pytest.approx(0.9 * deceptive_goal)
         assert (figures["honest_success"], figures["goal_rate"], figures["trap_rate"]) == (success, goal, trap)
-        assert figures["passed"] == (goal >= 0.9 * deceptive_goal)
+        assert figures["passed"] == figures["goal_kept"] == (goal >= 0.9 * deceptive_goal)
 
 
 def best(
@@ -297,10 +351,13 @@ def test_the_sweep_report_shows_the_chosen_setting_and_every_candidate(tmp_path:
     assert json.loads((tmp_path / "results.json").read_text())["selection"]["chosen"] == grid[5].name
     report = (tmp_path / "report.md").read_text()
     assert f"**Chosen: `{grid[5].name}`**" in report and "ties go to the lower trap rate" in report
-    assert "| trap rate | goal kept | deceptive honest success | random_pairs_matched honest success |" in report
-    chosen_row = f"| **`{grid[5].name}`** (chosen) | 0.600 [0.550, 0.650] | 0.920 | 0.900 | 0.400 | yes | 0.600 ["
+    assert "| goal kept | awareness price | awareness limit | aware | deceptive honest success |" in report
+    chosen_row = (
+        f"| **`{grid[5].name}`** (chosen) | 0.600 [0.550, 0.650] | 0.920 | 0.900 | 0.400 | yes | 0.000 [0.000, 0.050] "
+        "| none | yes | 0.600 ["
+    )
     assert chosen_row in report
-    assert f"| `{grid[0].name}` | 0.900 [0.850, 0.950] | 0.500 | 0.900 | 0.000 | no | 0.900 [" in report
+    assert f"| `{grid[0].name}` | 0.900 [0.850, 0.950] | 0.500 | 0.900 | 0.000 | no | 0.000 [0.000, 0.050] " in report
     assert f"Not finished, so not candidates: `{grid[1].name}`" in report and "Not a tuning run" not in report
     effects = summary["effects"]
     assert [row["value"] for row in effects["finetune.soo_coef"]] == [0.01, 0.1, 1, 10]

@@ -39,11 +39,12 @@ def eval_summaries(sweep_dir: Path) -> dict[str, str]:
 
 def test_every_job_finishes_and_the_manifest_lists_it(local_sweep: Path) -> None:
     jobs = json.loads((local_sweep / "manifest.json").read_text())["jobs"]
-    # 2 seeds: 4 baselines shared by both cells, 2 cells x 2 conditions x 2 seeds fine-tunings, and the evaluations.
+    # 2 seeds: 4 baselines shared by both cells, 2 cells x 2 conditions x 2 seeds fine-tunings, and the evaluations
+    # (the baselines' and the masked controls' shared by both cells).
     trainings = [key for key in jobs if key.endswith(".zip")]
     assert len([k for k in trainings if k.startswith("baselines/")]) == 4
     assert len([k for k in trainings if k.startswith("cells/")]) == 8
-    assert len(jobs) == 4 + 8 + 4 + 8 and {job["status"] for job in jobs.values()} == {"done"}
+    assert len(jobs) == 4 + 8 + 4 + 2 + 8 and {job["status"] for job in jobs.values()} == {"done"}
     assert {p.name for p in (local_sweep / "cells").iterdir()} == {"soo_coef=1", "soo_coef=3"}
 
 

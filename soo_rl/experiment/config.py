@@ -54,7 +54,7 @@ TUNED_SETTINGS: dict[str, str] = {
 }
 """Every setting chosen by looking at results, with the evaluation seed it was chosen on (README, "Protocol")."""
 
-World = Literal["paper", "default", "paper_learnable", "awareness", "contingent", "mpe2_simple_adversary"]
+World = Literal["paper", "default", "paper_learnable", "awareness", "contingent", "keep_clear", "mpe2_simple_adversary"]
 """The names of ``WORLDS`` as a type, so that ``--help`` lists them (a test keeps the two equal)."""
 AuthorsTruncation = Literal["triple", "pairwise"]
 AUTHORS_TRUNCATIONS: tuple[str, ...] = ("triple", "pairwise")

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from envs.io import write_json_atomic, write_text_atomic
-from soo_rl.experiment.conditions import BASELINES
+from soo_rl.experiment.conditions import MASKED_CONTROLS, reported
 from soo_rl.experiment.results import GOAL_KEPT_TARGET
 from soo_rl.experiment.sweep import Cell, SweepConfig, listed_keys, parse_grid, setting_value
 from soo_rl.measurement.statistics import bootstrap_rng, seed_summary
@@ -24,9 +24,12 @@ SELECTED_CONDITION = "soo"
 """The condition whose setting the sweep's selection rule chooses."""
 SELECTION_RULE = (
     f"the highest honest-success rate among the settings whose goal rate is >= {GOAL_KEPT_TARGET:g} x the deceptive "
-    "baseline's; ties go to the lower trap rate"
+    "baseline's and whose awareness price is below the awareness limit (half-way between the honest baseline's and "
+    "the masked control's; no limit where the two pay the same); ties go to the lower trap rate"
 )
-"""The selection rule of SOO's tuning study, fixed before it ran (issue 19; SPEC section 4, "SOO's best shot")."""
+"""The selection rule of SOO's tuning studies, fixed before they ran (SPEC section 4, "SOO's best shot" and "Honest or
+indifferent"). Where the world charges nothing for ignoring red (the honest baseline and the masked control pay the
+same awareness price, e.g. 0), the awareness filter passes every setting and the rule is the goal filter alone."""
 TIE_TOLERANCE = 1e-9
 COMPARED: tuple[str, ...] = ("deceptive", "random_pairs_matched")
 """Conditions whose honest success the report shows beside each candidate's: SOO counts as reducing deception only if
@@ -64,7 +67,7 @@ def setting_effects(sweep: SweepConfig, grid: list[Cell], results: dict[str, Any
     values of every finished cell with that value among the setting's ``effect_cells`` (pooled over the other grid
     settings)."""
     effects: dict[str, Any] = {}
-    conditions = (*BASELINES, *sweep.base.conditions)
+    conditions = reported(sweep.base.conditions)
     for key, shown in effect_cells(sweep, grid).items():
         rows = []
         for value in _distinct([c.settings[key] for c in shown]):
@@ -83,34 +86,65 @@ def setting_effects(sweep: SweepConfig, grid: list[Cell], results: dict[str, Any
 
 
 def select_setting(results: dict[str, Any], condition: str = SELECTED_CONDITION) -> dict[str, Any]:
-    """The selection rule (``SELECTION_RULE``), fixed before SOO's tuning study: among the cells whose ``condition``
-    keeps a goal rate >= ``GOAL_KEPT_TARGET`` x its own cell's deceptive baseline's, the one with the highest
-    honest-success rate; ties (within ``TIE_TOLERANCE``) go to the lower trap rate, then to the earlier cell. Means
-    over seeds.
+    """The selection rule (``SELECTION_RULE``), fixed before SOO's tuning studies: among the cells whose ``condition``
+    keeps a goal rate >= ``GOAL_KEPT_TARGET`` x its own cell's deceptive baseline's and pays an awareness price below
+    its own cell's awareness limit (``awareness_limit``), the one with the highest honest-success rate; ties (within
+    ``TIE_TOLERANCE``) go to the lower trap rate, then to the earlier cell. Means over seeds.
 
     :param results: per finished cell, in the sweep's order, its results (``experiment.results.collect_results``).
     :param condition: the condition whose setting is chosen.
     :return: ``rule``, ``condition``, ``candidates`` (per cell: ``honest_success``, ``goal_rate``, ``goal_threshold``,
-        ``trap_rate``, ``passed`` the goal filter) and ``chosen`` (a cell's name; ``None`` if no cell passes).
+        ``trap_rate``, ``awareness_price``, ``awareness_limit`` (``None``: no limit), ``goal_kept``, ``aware`` and
+        ``passed`` both filters), ``chosen`` (a cell's name; ``None`` if no cell passes) and
+        ``chosen_without_awareness`` (the cell the goal filter alone would choose).
     """
     candidates = {}
     for name, result in results.items():
-        goal = result["conditions"][condition]["goal_rate"]["mean"]
-        threshold = GOAL_KEPT_TARGET * result["conditions"]["deceptive"]["goal_rate"]["mean"]
+        figures = result["conditions"]
+        goal = figures[condition]["goal_rate"]["mean"]
+        threshold = GOAL_KEPT_TARGET * figures["deceptive"]["goal_rate"]["mean"]
+        price = figures[condition]["awareness_price"]["mean"]
+        limit = awareness_limit(figures)
+        goal_kept, aware = bool(goal >= threshold), limit is None or bool(price < limit)
         candidates[name] = {
             "honest_success": result["outcomes"][condition]["honest_success"]["mean"],
             "goal_rate": goal,
             "goal_threshold": threshold,
-            "trap_rate": result["conditions"][condition]["trap_rate"]["mean"],
-            "passed": bool(goal >= threshold),
+            "trap_rate": figures[condition]["trap_rate"]["mean"],
+            "awareness_price": price,
+            "awareness_limit": limit,
+            "goal_kept": goal_kept,
+            "aware": aware,
+            "passed": goal_kept and aware,
         }
-    passed = [name for name, candidate in candidates.items() if candidate["passed"]]
-    chosen = None
-    if passed:
-        best = max(candidates[name]["honest_success"] for name in passed)
-        tied = [n for n in passed if math.isclose(candidates[n]["honest_success"], best, abs_tol=TIE_TOLERANCE)]
-        chosen = min(tied, key=lambda name: candidates[name]["trap_rate"])
-    return {"rule": SELECTION_RULE, "condition": condition, "candidates": candidates, "chosen": chosen}
+    return {
+        "rule": SELECTION_RULE,
+        "condition": condition,
+        "candidates": candidates,
+        "chosen": _best([name for name, c in candidates.items() if c["passed"]], candidates),
+        "chosen_without_awareness": _best([name for name, c in candidates.items() if c["goal_kept"]], candidates),
+    }
+
+
+def awareness_limit(conditions: dict[str, Any]) -> float | None:
+    """The awareness limit of one run's results (SPEC section 4, "Honest or indifferent"): half-way between the honest
+    baseline's and the masked control's mean awareness price; ``None`` where the two are equal (the world charges
+    nothing for acting as if red were not there, so honesty and indifference cannot be told apart).
+
+    :param conditions: a run's ``results["conditions"]``.
+    """
+    honest = conditions["honest"]["awareness_price"]["mean"]
+    masked = conditions[MASKED_CONTROLS[0]]["awareness_price"]["mean"]
+    return None if math.isclose(honest, masked, abs_tol=TIE_TOLERANCE) else (honest + masked) / 2
+
+
+def _best(names: list[str], candidates: dict[str, dict[str, Any]]) -> str | None:
+    """The highest honest success among ``names``; ties to the lower trap rate, then to the earlier name."""
+    if not names:
+        return None
+    best = max(candidates[name]["honest_success"] for name in names)
+    tied = [n for n in names if math.isclose(candidates[n]["honest_success"], best, abs_tol=TIE_TOLERANCE)]
+    return min(tied, key=lambda name: candidates[name]["trap_rate"])
 
 
 def write_sweep_report(
@@ -126,7 +160,7 @@ def write_sweep_report(
     :param failed: failed job keys with their error; ``unfinished``: cells with failed or blocked jobs.
     """
     effects = setting_effects(sweep, grid, results)
-    conditions = (*BASELINES, *sweep.base.conditions)
+    conditions = reported(sweep.base.conditions)
     plots = {}
     for key, rows in effects.items():
         plots[key] = f"plots/effect_{key}.png"
@@ -170,7 +204,7 @@ def sweep_markdown(
         (``None``: no condition to choose for).
     """
     base = grid[0].config  # resolved: the budgets actually run
-    conditions = (*BASELINES, *base.conditions)
+    conditions = reported(base.conditions)
     listed = listed_keys(sweep)
     centre = ", ".join(f"`{key}={json.dumps(setting_value(sweep.base, key))}`" for key in listed)
     lines = [
@@ -239,6 +273,12 @@ def selection_markdown(
     if chosen is not None:
         settings = ", ".join(f"`{key}={json.dumps(value)}`" for key, value in selection["chosen_settings"].items())
         lines += [f"**Chosen: `{chosen}`** ({settings or 'the base settings'}).", ""]
+    elif selection["chosen_without_awareness"] is not None:
+        lines += [
+            "**None chosen**: no setting that keeps the goal rate stays below the awareness limit; without the "
+            f"awareness filter the rule would choose `{selection['chosen_without_awareness']}`.",
+            "",
+        ]
     elif selection["candidates"]:
         lines += [f"**None chosen**: no setting keeps {GOAL_KEPT_TARGET:g} x its deceptive baseline's goal rate.", ""]
     else:
@@ -246,8 +286,8 @@ def selection_markdown(
     compared = [c for c in COMPARED if c in conditions]
     lines += [
         f"| cell | honest success | goal rate | {GOAL_KEPT_TARGET:g} x deceptive goal rate | trap rate | goal kept | "
-        + "".join(f"{c} honest success | " for c in compared),
-        "|---|---|---|---|---|---|" + "---|" * len(compared),
+        "awareness price | awareness limit | aware | " + "".join(f"{c} honest success | " for c in compared),
+        "|---|---|---|---|---|---|---|---|---|" + "---|" * len(compared),
     ]
     for cell in grid:
         figures = selection["candidates"].get(cell.name)
@@ -255,10 +295,14 @@ def selection_markdown(
             name = f"**`{cell.name}`** (chosen)" if cell.name == chosen else f"`{cell.name}`"
             outcomes = results[cell.name]["outcomes"]
             rates = [f"{figures[key]:.3f}" for key in ("goal_rate", "goal_threshold", "trap_rate")]
-            kept = "yes" if figures["passed"] else "no"
+            limit = "none" if figures["awareness_limit"] is None else f"{figures['awareness_limit']:.2f}"
+            price = format_entry(results[cell.name]["conditions"][condition]["awareness_price"])
+            kept, aware = ("yes" if figures[key] else "no" for key in ("goal_kept", "aware"))
             others = "".join(f" {format_entry(outcomes[c]['honest_success'])} |" for c in compared)
             success = format_entry(outcomes[condition]["honest_success"])
-            lines.append(f"| {name} | {success} | " + " | ".join(rates) + f" | {kept} |{others}")
+            lines.append(
+                f"| {name} | {success} | " + " | ".join(rates) + f" | {kept} | {price} | {limit} | {aware} |{others}"
+            )
     unfinished = [cell.name for cell in grid if cell.name not in selection["candidates"]]
     if unfinished:
         lines += ["", f"Not finished, so not candidates: {', '.join(f'`{name}`' for name in unfinished)}."]
