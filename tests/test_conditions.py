@@ -11,10 +11,10 @@ from envs.config import make_config
 from soo_rl.experiment.conditions import (
     BASELINE_SETTINGS,
     BASELINES,
-    MASKED_CONTROLS,
     CO_LEARNING_RED_SETTINGS,
     CONDITIONS,
     FINE_TUNINGS,
+    MASKED_CONTROLS,
 )
 from soo_rl.experiment.config import ExperimentConfig, FineTuneSettings
 from soo_rl.experiment.paths import (
