@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 MARKER = re.compile(r"^<!-- generated:([a-z-]+)(?::([\w-]+))? -->$", re.MULTILINE)
-WORLDS: tuple[str, ...] = ("paper", "paper_learnable", "default", "contingent", "awareness")
+WORLDS: tuple[str, ...] = ("paper", "paper_learnable", "default", "contingent", "keep_clear", "awareness")
 """The training worlds (``envs.config.PRESETS`` without the held-out variants), in the order of the docs."""
 GIF_POLICIES: dict[str, str] = {
     "paper": "deceptive",

@@ -31,6 +31,7 @@ USAGE = """Sweep the experiment over a grid of settings and seeds, on all local 
     python train/sweep.py --settings "finetune.soo_coef=0.1" "finetune.soo_distance=mse;finetune.soo_coef=1"
     python train/sweep.py --recipe detection                     # the paper-scale detection study
     python train/sweep.py --recipe soo-tuning                    # SOO's settings tuned in contingent
+    python train/sweep.py --recipe honest-or-indifferent         # the target inside the tuning, in keep_clear
     python train/sweep.py --grid finetune.soo_coef=1,3 --ray auto --storage /shared/sweeps
     python train/sweep.py --config sweep.toml                   # [base] table, grid, settings list or tables
 

@@ -87,6 +87,41 @@ SWEEP_RECIPES: dict[str, dict[str, Any]] = {
             "finetune.soo_distance=log_mse;finetune.soo_coef=1;finetune.timesteps=100000",
         ],
     },
+    # Honest or indifferent (SPEC section 4): SOO's setting tuned with the target inside the study, in `keep_clear`
+    # (the honest task needs red) on the tuning seed, 3 seeds per setting, fixed before it ran. Axes: the target
+    # (hidden activations, actions), the distance (mse, log_mse), the weight over two decades (0.1, 1, 10, with mse)
+    # and the stop-gradient; the sweep report applies the selection rule with the awareness filter
+    # (``report.sweep.select_setting``); random_pairs_matched is re-matched to the chosen setting afterwards. The
+    # baselines: 3M steps each at entropy 0.02 (the bench's keep_clear recipe). For `contingent`, the same recipe with
+    # `--base.preset contingent --base.honest-timesteps 2000000 --sweep-dir runs/honest-or-indifferent-contingent`.
+    "honest-or-indifferent": {
+        "sweep_dir": "runs/honest-or-indifferent",
+        "base": {
+            "preset": "keep_clear",
+            "ppo": {"total_timesteps": 3_000_000, "ent_coef": 0.02},
+            "honest_timesteps": 3_000_000,
+            "tuning": True,
+            "seeds": [0, 1, 2],
+            "conditions": ["soo"],
+            "finetune": {"soo_coef": 1.0, "soo_stop_gradient": False, "soo_layers": None, "timesteps": 500_000},
+            "gifs": False,
+        },
+        "settings": [
+            *(
+                f"finetune.soo_target={target};finetune.soo_distance=mse;finetune.soo_coef={coef};"
+                f"finetune.soo_stop_gradient={stop}"
+                for target in ("hidden", "actions")
+                for stop in ("false", "true")
+                for coef in (0.1, 1, 10)
+            ),
+            *(
+                f"finetune.soo_target={target};finetune.soo_distance=log_mse;finetune.soo_coef=1;"
+                f"finetune.soo_stop_gradient={stop}"
+                for target in ("hidden", "actions")
+                for stop in ("false", "true")
+            ),
+        ],
+    },
 }
 
 

@@ -81,7 +81,7 @@ def awareness_price(traj: Trajectories) -> float:
     (the collision penalty of ``collision_penalty`` worlds), as a positive number; 0 in a world that charges nothing.
     An agent that keeps clear of red pays little, one that acts as if red were not there pays much (SPEC section 4,
     "Honest or indifferent")."""
-    return float(-traj.reward_terms["proximity"][:, :, BLUE_INDEX].sum(axis=0).mean())
+    return float(0.0 - traj.reward_terms["proximity"][:, :, BLUE_INDEX].sum(axis=0).mean())
 
 
 def nearest_fake(traj: Trajectories, t: slice) -> FloatArray:
