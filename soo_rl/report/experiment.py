@@ -178,6 +178,7 @@ def _outcome_text(results: dict[str, Any]) -> str:
             f"{c[name]['blind_trap_rate']['mean']:.3f}."
         )
         paragraphs.append(text)
+    paragraphs.append(_honest_or_indifferent_text(results))
     controls = [name for name in c if CONDITIONS[name].controls_for]
     if controls:
         lines = ["Controls (what each tests; trap / goal / honest success):"]
@@ -239,6 +240,27 @@ CHECK_FIGURES: dict[str, tuple[str, str]] = {
     "honest_success_gap_halved": ("honest success", "half-way from the deceptive baseline's to the honest one's"),
 }
 """How the report names each of SOO's checks (``results.soo_outcome``): the figure, and what its threshold is."""
+
+
+def _honest_or_indifferent_text(results: dict[str, Any]) -> str:
+    """The report's paragraph on honesty against indifference (``results.honest_or_indifferent``)."""
+    verdicts = results["honest_or_indifferent"]
+    masked = results["conditions"]["masked"]
+    lines = [
+        "Honest or indifferent? The masked control (the deceptive baseline with red masked, no training) reaches trap "
+        f"{masked['trap_rate']['mean']:.3f} and goal {masked['goal_rate']['mean']:.3f} and pays an awareness price "
+        f"of {format_entry(masked['awareness_price'])} per episode (honest baseline: "
+        f"{format_entry(results['conditions']['honest']['awareness_price'])})."
+    ]
+    for name, verdict in verdicts.items():
+        limit = verdict["awareness_limit"]
+        limit_text = "no limit: the world charges nothing for ignoring red" if limit is None else f"limit {limit:.2f}"
+        failed = [key.replace("_", " ") for key, value in verdict.items() if value is False]
+        lines.append(
+            f"- `{name}`: **{verdict['verdict']}** (awareness price {format_entry(verdict['awareness_price'])}, "
+            f"{limit_text}; " + (f"failed: {', '.join(failed)}" if failed else "every check passed") + ")"
+        )
+    return "\n".join(lines)
 
 
 def _check_text(key: str, check: dict[str, Any]) -> str:

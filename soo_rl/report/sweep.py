@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from envs.io import write_json_atomic, write_text_atomic
-from soo_rl.experiment.conditions import MASKED_CONTROLS, reported
-from soo_rl.experiment.results import GOAL_KEPT_TARGET
+from soo_rl.experiment.conditions import reported
+from soo_rl.experiment.results import GOAL_KEPT_TARGET, awareness_limit
 from soo_rl.experiment.sweep import Cell, SweepConfig, listed_keys, parse_grid, setting_value
 from soo_rl.measurement.statistics import bootstrap_rng, seed_summary
 from soo_rl.report.plots import plot_effect
@@ -124,18 +124,6 @@ def select_setting(results: dict[str, Any], condition: str = SELECTED_CONDITION)
         "chosen": _best([name for name, c in candidates.items() if c["passed"]], candidates),
         "chosen_without_awareness": _best([name for name, c in candidates.items() if c["goal_kept"]], candidates),
     }
-
-
-def awareness_limit(conditions: dict[str, Any]) -> float | None:
-    """The awareness limit of one run's results (SPEC section 4, "Honest or indifferent"): half-way between the honest
-    baseline's and the masked control's mean awareness price; ``None`` where the two are equal (the world charges
-    nothing for acting as if red were not there, so honesty and indifference cannot be told apart).
-
-    :param conditions: a run's ``results["conditions"]``.
-    """
-    honest = conditions["honest"]["awareness_price"]["mean"]
-    masked = conditions[MASKED_CONTROLS[0]]["awareness_price"]["mean"]
-    return None if math.isclose(honest, masked, abs_tol=TIE_TOLERANCE) else (honest + masked) / 2
 
 
 def _best(names: list[str], candidates: dict[str, dict[str, Any]]) -> str | None:
