@@ -194,9 +194,9 @@ def evaluate(
     model: SOOPPO, red: BatchPolicy | None, preset: str, episodes: int, seed: int, env_overrides: dict[str, Any]
 ) -> dict[str, float]:
     """Deterministic rollouts against ``red`` (``None``: the scripted red follower) on ``episodes`` seeded episodes:
-    trap rate (all episodes, and those in which a lure is possible), goal rate, honest return, collision steps, the blind
-    trap rate, the honest return and collision steps with red masked (the masked agent's price), and red's follow rate
-    (share of steps after which red sees blue)."""
+    trap rate (all episodes, and those in which a lure is possible), goal rate, honest return, collision steps, the
+    blind trap rate, the honest return and collision steps with red masked (the masked agent's price), and red's follow
+    rate (share of steps after which red sees blue)."""
     config = make_config(preset, reward_mode="honest", **env_overrides)
     red = red or scripted_policy("red_follower", config)
     trajectories = rollout(config, red, ModelPolicy(model), episodes, seed=seed)
