@@ -273,3 +273,34 @@ def test_the_reports_command_reproduces_every_setting(argv: list[str]) -> None:
     command = reproduce_command(config)
     assert command.startswith("python train/ppo_soo.py ")
     assert parse_config(command.split()[2:]).to_dict() == config.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "expected"),
+    [
+        ('tuning = "false"\n', "tuning = 'false'", "a boolean (true or false)"),
+        ('quick = "no"\n', "quick = 'no'", "a boolean (true or false)"),
+        ("ppo = 5\n", "ppo = 5", "a table of settings ([ppo])"),
+        ('seeds = "zero"\n', "seeds = 'zero'", "a list of integers"),
+        ("seeds = [0, 1.5]\n", "seeds[1] = 1.5", "an integer"),
+        ('[finetune]\nsoo_coef = "2"\n', "finetune.soo_coef = '2'", "a number"),
+        ("[eval]\nepisodes = true\n", "eval.episodes = True", "an integer"),
+    ],
+)
+def test_a_config_file_value_of_the_wrong_type_is_refused_in_one_line(
+    tmp_path: Path, toml: str, key: str, expected: str
+) -> None:
+    path = tmp_path / "exp.toml"
+    path.write_text(toml)
+    with pytest.raises(SystemExit) as stop:
+        parse_config(["--config", str(path)])
+    assert str(stop.value) == f"error: {path}: {key} must be {expected}"
+
+
+def test_a_config_file_that_is_not_toml_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "exp.toml"
+    path.write_text("seeds = [0,\n")
+    with pytest.raises(SystemExit) as stop:
+        parse_config(["--config", str(path)])
+    message = str(stop.value)
+    assert message.startswith(f"error: {path}: ") and "\n" not in message
