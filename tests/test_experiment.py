@@ -15,7 +15,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from envs.variants import HELD_OUT_VARIANTS
-from soo_rl.cli.experiment import parse_config
+from soo_rl.cli.experiment import main, parse_config
 from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.experiment.lock import RunDirectoryBusyError, run_dir_lock
@@ -304,3 +304,16 @@ def test_a_config_file_that_is_not_toml_is_named(tmp_path: Path) -> None:
         parse_config(["--config", str(path)])
     message = str(stop.value)
     assert message.startswith(f"error: {path}: ") and "\n" not in message
+
+
+def test_quick_names_the_budget_flags_it_replaces(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran: list[ExperimentConfig] = []
+    monkeypatch.setattr("soo_rl.cli.experiment.run_experiment", ran.append)
+    main(["--quick", "--finetune.timesteps", "0", "--eval.episodes", "7", "--ppo.n-envs", "16"])
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["--quick replaced finetune.timesteps=0, eval.episodes=7 by its tiny budgets"]
+    assert ran[0].resolved().finetune.timesteps == 2048
+    main(["--quick"])  # nothing given: nothing to say
+    assert capsys.readouterr().err == ""

@@ -84,6 +84,9 @@ def parse_config(argv: list[str]) -> ExperimentConfig:
 def main(argv: list[str] | None = None) -> None:
     """The command line of ``train/ppo_soo.py``."""
     config = parse_config(sys.argv[1:] if argv is None else argv)
+    replaced = config.quick_replaced()
+    if replaced:
+        print(f"--quick replaced {', '.join(replaced)} by its tiny budgets", file=sys.stderr)
     try:
         run_experiment(config)
     except ERRORS as error:

@@ -193,7 +193,9 @@ class ExperimentConfig:
     rebuild_manifest: bool = False
     """With resume: rebuild manifest.json by re-verifying every existing output (a damaged manifest's remedy)."""
     quick: bool = False
-    """Tiny budgets (about a minute): the same stages, for smoke tests."""
+    """Tiny budgets (about a minute): the same stages, for smoke tests. They replace every budget setting
+    (``QUICK_BUDGETS``: PPO sizes, training steps, evaluation episodes), also one given by a flag or ``--config``; the
+    run then names, in one line, each setting it replaced."""
     gifs: bool = True
     """Write one episode animation (GIF) per condition."""
     bootstrap_resamples: int = 10_000
@@ -278,25 +280,46 @@ class ExperimentConfig:
         return self.finetune.soo_measure()
 
     def resolved(self) -> ExperimentConfig:
-        """The settings actually run: ``quick`` shrinks every budget."""
+        """The settings actually run: ``quick`` replaces every budget by ``QUICK_BUDGETS``."""
+        return replace_from(self, QUICK_BUDGETS) if self.quick else self
+
+    def quick_replaced(self) -> list[str]:
+        """The settings (``KEY=VALUE``) set to other than their default that ``quick`` replaces: a budget given by a
+        flag or ``--config`` does not survive ``quick``, and the run says so."""
         if not self.quick:
-            return self
-        ppo = dataclasses.replace(self.ppo, n_envs=16, n_steps=32, batch_size=256, n_epochs=2, total_timesteps=4096)
-        return dataclasses.replace(
-            self,
-            ppo=ppo,
-            finetune=dataclasses.replace(self.finetune, timesteps=2048),
-            red_timesteps=4096,
-            honest_timesteps=4096,
-            eval=dataclasses.replace(self.eval, episodes=100, soo_inserts=2, variant_episodes=100, probe_episodes=50),
-            train_eval_episodes=20,
-            train_eval_every=2,
-            bootstrap_resamples=1000,
-        )
+            return []
+        ours, defaults = flat_settings(self.to_dict()), flat_settings(ExperimentConfig().to_dict())
+        return [
+            f"{k}={ours[k]}" for k, quick in flat_settings(QUICK_BUDGETS).items() if ours[k] not in (defaults[k], quick)
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings (paths as strings)."""
         return _jsonable(dataclasses.asdict(self))
+
+
+QUICK_BUDGETS: dict[str, Any] = {
+    "ppo": {"n_envs": 16, "n_steps": 32, "batch_size": 256, "n_epochs": 2, "total_timesteps": 4096},
+    "finetune": {"timesteps": 2048},
+    "red_timesteps": 4096,
+    "honest_timesteps": 4096,
+    "eval": {"episodes": 100, "soo_inserts": 2, "variant_episodes": 100, "probe_episodes": 50},
+    "train_eval_episodes": 20,
+    "train_eval_every": 2,
+    "bootstrap_resamples": 1000,
+}
+"""The tiny budgets of a ``quick`` run, which replace these settings whatever they were set to."""
+
+
+def flat_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as dotted keys: ``{"ppo": {"n_envs": 64}}`` as ``{"ppo.n_envs": 64}``."""
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(flat_settings(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
 
 
 def reject_unknown(data: dict[str, Any], settings: type, prefix: str = "", label: str = "setting") -> None:

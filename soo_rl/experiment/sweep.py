@@ -20,7 +20,7 @@ from typing import Any
 from envs.io import write_json_atomic
 from envs.validation import check_int
 from soo_rl.experiment.conditions import BASELINE_SETTINGS
-from soo_rl.experiment.config import ExperimentConfig, from_mapping, replace_from
+from soo_rl.experiment.config import ExperimentConfig, flat_settings, from_mapping, replace_from
 from soo_rl.experiment.graph import DamagedFileError, Task
 from soo_rl.experiment.paths import baseline_fingerprint, baseline_settings
 from soo_rl.experiment.pipeline import experiment_tasks, prepare_run_dir
@@ -321,20 +321,9 @@ def sweep_from_mapping(data: dict[str, Any], base: SweepConfig | None = None) ->
     return dataclasses.replace(base, **changes)
 
 
-def _flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    """Nested tables as ``(dotted key, value)`` pairs."""
-    pairs = []
-    for key, value in table.items():
-        if isinstance(value, dict):
-            pairs += _flatten(value, f"{prefix}{key}.")
-        else:
-            pairs.append((f"{prefix}{key}", value))
-    return pairs
-
-
 def _grid_entries(table: dict[str, Any]) -> list[str]:
-    return [f"{key}=" + ",".join(json.dumps(v) for v in values) for key, values in _flatten(table)]
+    return [f"{key}=" + ",".join(json.dumps(v) for v in values) for key, values in flat_settings(table).items()]
 
 
 def _listed_entry(table: dict[str, Any]) -> str:
-    return ";".join(f"{key}={json.dumps(value)}" for key, value in _flatten(table))
+    return ";".join(f"{key}={json.dumps(value)}" for key, value in flat_settings(table).items())
