@@ -6,9 +6,11 @@ import glob
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -28,9 +30,10 @@ SCRIPT = ROOT / "train" / "ppo_soo.py"
 QUICK = ["--quick", "--seeds", "0", "1", "--workers", "2", "--red", "learned"]
 
 
-def run_script(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the script; ``stderr`` comes back with the CLI's box drawing and line wrapping removed."""
-    done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600)
+def run_script(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+    """Run the script (``options`` for ``subprocess.run``); ``stderr`` comes back with the CLI's box drawing and line
+    wrapping removed."""
+    done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600, **options)
     done.stderr = " ".join(re.sub(r"[│╭╮╰╯─]", " ", done.stderr).split())
     return done
 
@@ -41,6 +44,15 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = run_script(*QUICK, "--run-dir", str(run_dir))
     assert done.returncode == 0, done.stderr[-3000:]
     return run_dir
+
+
+def copy_run(run_dir: Path, copy: Path) -> Path:
+    """A copy of the run directory ``run_dir`` at ``copy``, its config.json naming the copy."""
+    subprocess.run(["cp", "-r", str(run_dir), str(copy)], check=True)
+    config = json.loads((copy / "config.json").read_text())
+    config["run_dir"] = str(copy)
+    (copy / "config.json").write_text(json.dumps(config))
+    return copy
 
 
 def scalar_tags(event_dir: Path) -> set[str]:
@@ -129,11 +141,7 @@ def test_event_files_hold_the_listed_keys(quick_run: Path) -> None:
 
 
 def test_resume_reuses_completed_stages(quick_run: Path, tmp_path: Path) -> None:
-    run_dir = tmp_path / "resumed"
-    subprocess.run(["cp", "-r", str(quick_run), str(run_dir)], check=True)
-    config = json.loads((run_dir / "config.json").read_text())
-    config["run_dir"] = str(run_dir)
-    (run_dir / "config.json").write_text(json.dumps(config))
+    run_dir = copy_run(quick_run, tmp_path / "resumed")
     # Stop "after the baselines": remove everything the later stages produced.
     for pattern in (*(f"checkpoints/{name}_seed*" for name in FINE_TUNINGS), "eval/*/*", "results.json"):
         for path in run_dir.glob(pattern):
@@ -317,3 +325,18 @@ def test_quick_names_the_budget_flags_it_replaces(
     assert ran[0].resolved().finetune.timesteps == 2048
     main(["--quick"])  # nothing given: nothing to say
     assert capsys.readouterr().err == ""
+
+
+def test_a_failed_write_of_results_json_is_one_line_and_loses_nothing(quick_run: Path, tmp_path: Path) -> None:
+    run_dir = copy_run(quick_run, tmp_path / "full")
+    before = (run_dir / "results.json").read_bytes()
+    limit = 16_000  # bytes a file may grow to (``ulimit -f``): config.json fits, results.json does not
+    assert len(before) > limit
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    done = run_script(*QUICK, "--run-dir", str(run_dir), "--resume", "--no-gifs", preexec_fn=limit_file_size)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert f"error: cannot write {run_dir / 'results.json'} (File too large); make room" in done.stderr
+    assert (run_dir / "results.json").read_bytes() == before

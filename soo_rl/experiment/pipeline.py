@@ -25,7 +25,7 @@ from envs.config import make_config
 from envs.io import atomic_path, write_json_atomic
 from soo_rl.experiment.conditions import BASELINES
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
-from soo_rl.experiment.graph import Task, read_json
+from soo_rl.experiment.graph import DamagedFileError, Task, read_json
 from soo_rl.experiment.paths import (
     BASELINE_RED,
     LEARNED_RED_MODEL,
@@ -216,6 +216,9 @@ def prepare_run_dir(config: ExperimentConfig, run_dir: Path | None = None) -> No
                 f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
             )
         previous = read_json(saved, CONFIG_REMEDY)
+        if not isinstance(previous, dict) or not previous:
+            reason = "it holds no settings" if previous == {} else "not an object of settings"
+            raise DamagedFileError(saved, reason, CONFIG_REMEDY)
         # A setting added after the run started counts as unchanged if it has its default value.
         previous = _with_defaults(previous, ExperimentConfig().to_dict())
         current = config.to_dict()

@@ -156,6 +156,12 @@ def _changed(root: Path, outputs: dict[str, dict[str, Any]]) -> str | None:
     return None
 
 
+def _is_entry(entry: Any) -> bool:
+    """Whether ``entry`` can be a job's record in the manifest: an object, whose outputs (if any) are objects."""
+    outputs = entry.get("outputs", {}) if isinstance(entry, dict) else None
+    return isinstance(outputs, dict) and all(isinstance(record, dict) for record in outputs.values())
+
+
 class Manifest:
     """``manifest.json``: every finished job (seconds, attempts, and the size and SHA-256 of each file it wrote,
     ``output_names``) and every failed one (its error).
@@ -181,6 +187,9 @@ class Manifest:
             data = read_json(path, REBUILD_REMEDY)
             if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
                 raise DamagedFileError(path, 'no "jobs" table', REBUILD_REMEDY)
+            bad = next((key for key, entry in data["jobs"].items() if not _is_entry(entry)), None)
+            if bad is not None:
+                raise DamagedFileError(path, f"the entry of {bad} is not an object", REBUILD_REMEDY)
             self.jobs = data["jobs"]
 
     def record(self, key: str, **entry: Any) -> None:
