@@ -340,3 +340,37 @@ def test_a_failed_write_of_results_json_is_one_line_and_loses_nothing(quick_run:
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
     assert f"error: cannot write {run_dir / 'results.json'} (File too large); make room" in done.stderr
     assert (run_dir / "results.json").read_bytes() == before
+
+
+def test_a_checkpoint_of_another_agent_is_made_again_when_the_manifest_is_rebuilt(
+    quick_run: Path, tmp_path: Path
+) -> None:
+    run_dir = copy_run(quick_run, tmp_path / "swapped")
+    checkpoints = run_dir / "checkpoints"
+    (checkpoints / "soo_seed0.zip").write_bytes((checkpoints / "anchor_only_seed0.zip").read_bytes())
+    (run_dir / "manifest.json").write_text('{"jobs": {')
+    kept = {p: p.stat().st_mtime_ns for p in checkpoints.glob("*.zip") if p.name != "soo_seed0.zip"}
+    done = run_script(*QUICK, "--run-dir", str(run_dir), "--resume", "--rebuild-manifest", "--no-gifs")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"re-running checkpoints/soo_seed0.zip: {run_dir.resolve() / 'checkpoints/soo_seed0.zip'} was made by" in (
+        done.stderr
+    )
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+    assert (checkpoints / "soo_seed0.zip").read_bytes() != (checkpoints / "anchor_only_seed0.zip").read_bytes()
+
+
+def test_a_run_resumed_with_other_settings_after_deleting_config_json_reuses_nothing_they_change(
+    quick_run: Path, tmp_path: Path
+) -> None:
+    run_dir = copy_run(quick_run, tmp_path / "relabelled")
+    (run_dir / "config.json").unlink()
+    baselines = {p: p.stat().st_mtime_ns for p in run_dir.glob("checkpoints/*.zip") if "soo" not in p.name}
+    args = ("--run-dir", str(run_dir), "--resume", "--conditions", "soo", "--no-gifs", "--finetune.soo-coef", "2.0")
+    done = run_script(*QUICK, *args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for seed in (0, 1):
+        assert f"re-running checkpoints/soo_seed{seed}.zip: manifest.json records it made with other settings" in (
+            done.stderr
+        )
+    assert {p: p.stat().st_mtime_ns for p in baselines} == baselines
+    assert json.loads((run_dir / "results.json").read_text())["config"]["finetune"]["soo_coef"] == 2.0

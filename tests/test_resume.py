@@ -280,3 +280,51 @@ def test_a_read_only_run_directory_is_named_with_the_remedy(started: Path, tmp_p
         f"error: cannot write in {tmp_path / 'empty'} (Operation not permitted); "
         "make it writable or choose another directory"
     )
+
+
+def train_as(root: Path, name: str, job: str) -> None:
+    """Job: write a stand-in checkpoint that carries the fingerprint ``job``."""
+    (root / name).parent.mkdir(parents=True, exist_ok=True)
+    (root / name).write_text(json.dumps({"weights": [1], "fingerprint": job}))
+
+
+def carried_fingerprint(path: Path) -> str | None:
+    """The tests' stand-in for ``pipeline.read_output``: the fingerprint a fake output carries."""
+    return json.loads(path.read_text()).get("fingerprint")
+
+
+def owned_graph(soo_coef: float = 1.0) -> list[Task]:
+    """Two trainings, each with the fingerprint of its settings."""
+    jobs = {"anchor_only": "a-1", "soo": f"s-{soo_coef}"}
+    return [
+        Task(f"{n}.json", train_as, (f"{n}.json", job), outputs=(f"{n}.json",), fingerprint=job)
+        for n, job in jobs.items()
+    ]
+
+
+def run_owned(root: Path, graph: list[Task], rebuild: Any = None) -> GraphResult:
+    return run_tasks(graph, InlineBackend(root), root, retries=0, manifest=Manifest(root / "manifest.json", rebuild))
+
+
+def test_an_output_made_with_other_settings_is_made_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_owned(tmp_path, owned_graph()).ok
+    capsys.readouterr()
+    assert run_owned(tmp_path, owned_graph(soo_coef=2.0)).ran == ["soo.json"]
+    assert rerun_lines(capsys) == [
+        "re-running soo.json: manifest.json records it made with other settings (fingerprint s-1.0)"
+    ]
+    assert carried_fingerprint(tmp_path / "soo.json") == "s-2.0"
+
+
+def test_rebuilding_the_manifest_makes_again_an_output_of_another_job(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_owned(tmp_path, owned_graph()).ok
+    (tmp_path / "soo.json").write_bytes((tmp_path / "anchor_only.json").read_bytes())  # a valid file, not soo's
+    (tmp_path / "manifest.json").write_text("{")
+    capsys.readouterr()
+    assert run_owned(tmp_path, owned_graph(), rebuild=carried_fingerprint).ran == ["soo.json"]
+    assert rerun_lines(capsys) == [
+        f"re-running soo.json: {tmp_path / 'soo.json'} was made by another job or with other settings (fingerprint a-1)"
+    ]
+    assert carried_fingerprint(tmp_path / "soo.json") == "s-1.0"

@@ -4,7 +4,8 @@ Checkpoints: ``<dir>/checkpoints/<condition>_seed<N>.zip``, and ``<condition>_se
 trained alongside it (``red = "co-learning"``); baselines may live in another run's directory, ``baselines_from``.
 Evaluations: beside the agent's checkpoint, under
 ``eval/<fingerprint>/``, where the fingerprint hashes exactly what an evaluation depends on besides the
-checkpoint, so runs that share baselines evaluate each baseline once per setting.
+checkpoint, so runs that share baselines evaluate each baseline once per setting. Every checkpoint and evaluation
+carries the fingerprint of the job that made it (``FINGERPRINT``), so a file of another job is never taken for it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from envs.variants import HELD_OUT_VARIANTS
-from soo_rl.experiment.conditions import BASELINE_SETTINGS, BASELINES, CO_LEARNING_RED_SETTINGS, LEARNED_RED_SETTINGS
+from soo_rl.experiment.conditions import (
+    BASELINE_SETTINGS,
+    BASELINES,
+    CO_LEARNING_RED_SETTINGS,
+    CONDITIONS,
+    LEARNED_RED_SETTINGS,
+)
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.measurement.evaluation import METRICS
 from soo_rl.measurement.metrics import OUTCOMES
@@ -31,6 +38,10 @@ AUTHORS_STEPS = "authors_steps"
 BASELINE_RED = "baseline_red"
 """Prefix, in a fine-tuned agent's evaluation summary, of its trap and goal rates against its deceptive baseline's
 co-learning red (the red it started fine-tuning with)."""
+
+FINGERPRINT = "fingerprint"
+"""Where an output holds the fingerprint of the job that made it (``training_fingerprint``,
+``evaluation_fingerprint``): an entry of a checkpoint's zip, a key of an evaluation summary, an array of its NPZ."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,21 @@ def eval_settings(config: ExperimentConfig) -> dict[str, Any]:
 def eval_fingerprint(config: ExperimentConfig) -> str:
     """Short hash of ``eval_settings``."""
     return fingerprint(eval_settings(config))
+
+
+def training_fingerprint(config: ExperimentConfig, agent: AgentRef) -> str:
+    """Whose a checkpoint is: a hash of the agent's name, the baselines' settings (``baseline_settings``: every
+    training starts from them or is one of them) and, for a fine-tuning, its condition's fine-tuning settings."""
+    settings: dict[str, Any] = {"agent": agent.name, "baselines": baseline_settings(config)}
+    if agent.condition in CONDITIONS and CONDITIONS[agent.condition].fine_tuned:
+        settings["finetune"] = dataclasses.asdict(config.finetune_for(agent.condition))
+    return fingerprint(settings)
+
+
+def evaluation_fingerprint(config: ExperimentConfig, agent: AgentRef) -> str:
+    """Whose an evaluation (or animation) of ``agent`` is: a hash of ``eval_settings`` and the agent's
+    ``training_fingerprint``."""
+    return fingerprint({"evaluation": eval_settings(config), "trained": training_fingerprint(config, agent)})
 
 
 def agent_dir(config: ExperimentConfig, agent: AgentRef) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +29,20 @@ from soo_rl.experiment.config import ExperimentConfig, from_mapping
 from soo_rl.experiment.graph import DamagedFileError, Task, read_json
 from soo_rl.experiment.paths import (
     BASELINE_RED,
+    FINGERPRINT,
     LEARNED_RED_MODEL,
     AgentRef,
     agent_checkpoint,
     baseline_checkpoints,
     checkpoint_path,
     eval_paths,
+    evaluation_fingerprint,
     gif_path,
     own_red_path,
     red_checkpoint,
     red_inputs,
     tensorboard_dir,
+    training_fingerprint,
 )
 from soo_rl.experiment.training import baseline_red, evaluation_red, train_agent, training_timesteps
 from soo_rl.experiment.worlds import world_for
@@ -78,7 +82,8 @@ def train_task(root: Path, config_dict: dict[str, Any], condition: str, seed: in
 
 
 def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed: int) -> None:
-    """Task: evaluate one agent on the seeded evaluation episodes (and the held-out variants)."""
+    """Task: evaluate one agent on the seeded evaluation episodes (and the held-out variants); its summary and arrays
+    carry the job's ``evaluation_fingerprint``."""
     config = _config(root, config_dict)
     agent = AgentRef(condition, seed)
     model = load_checkpoint(agent_checkpoint(config, agent))
@@ -91,7 +96,9 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
         rates = outcome_rates(model, world, lambda _: first_red, settings.episodes, settings.seed)
         evaluation.summary.update(rates)
     summary_path, arrays_path = eval_paths(config, agent)
+    job = evaluation_fingerprint(config, agent)
     arrays: dict[str, Any] = {
+        FINGERPRINT: np.array(job),
         "trapped": evaluation.trapped,
         "blue_at_goal": evaluation.blue_at_goal,
         "honest_return": evaluation.honest_return,
@@ -102,7 +109,7 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
         arrays.update({f"authors_{name}": values for name, values in evaluation.authors._asdict().items()})
     with atomic_path(arrays_path) as tmp:
         np.savez(tmp, **arrays)
-    write_json_atomic(summary_path, evaluation.summary)
+    write_json_atomic(summary_path, {**evaluation.summary, FINGERPRINT: job})
 
 
 def animate_task(root: Path, config_dict: dict[str, Any], condition: str) -> None:
@@ -120,23 +127,28 @@ def evaluation_cost(config: ExperimentConfig) -> float:
     return EVALUATED_STEP_COST * world_for(config).evaluated_steps(config.evaluation())
 
 
-def read_output(path: Path) -> None:
+def read_output(path: Path) -> str | None:
     """Read an output of the experiment whole, raising if it is damaged: a checkpoint must load, a JSON file parse,
     every array of an NPZ file load, every frame of a GIF decode (what ``--rebuild-manifest`` verifies).
 
+    :return: the fingerprint of the job that made it (``paths.FINGERPRINT``), ``None`` if it carries none.
     :raise ValueError: a file of a kind the experiment does not write.
     """
     if path.suffix == ".zip":
         load_checkpoint(path)
-    elif path.suffix == ".json":
-        json.loads(path.read_text())
-    elif path.suffix == ".npz":
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(FINGERPRINT).decode() if FINGERPRINT in archive.namelist() else None
+    if path.suffix == ".json":
+        data = json.loads(path.read_text())
+        return data.get(FINGERPRINT) if isinstance(data, dict) else None
+    if path.suffix == ".npz":
         with np.load(path) as arrays:
-            dict(arrays.items())
-    elif path.suffix == ".gif":
+            loaded = dict(arrays.items())
+        return str(loaded[FINGERPRINT]) if FINGERPRINT in loaded else None
+    if path.suffix == ".gif":
         imageio.mimread(path)
-    else:
-        raise ValueError(f"{path}: the experiment writes no such file")
+        return None
+    raise ValueError(f"{path}: the experiment writes no such file")
 
 
 def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Task]:
@@ -158,7 +170,8 @@ def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Ta
         if config.red == "co-learning":
             outputs += (glob.escape(str(own_red_path(run_dir, agent))),)
         steps = training_timesteps(config, agent)
-        tasks.append(Task(key, train_task, (args, agent.condition, agent.seed), inputs, inputs, outputs, steps))
+        job = training_fingerprint(config, agent)
+        tasks.append(Task(key, train_task, (args, agent.condition, agent.seed), inputs, inputs, outputs, steps, job))
 
     for agent in all_agents(config):
         if agent.condition in BASELINES and train_baselines:
@@ -176,16 +189,17 @@ def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Ta
         summary, arrays = eval_paths(config, agent)
         args = (config_dict, agent.condition, agent.seed)
         outputs = (glob.escape(str(arrays)), glob.escape(str(summary)))
-        tasks.append(Task(str(summary), evaluate_task, args, inputs, inputs, outputs, evaluation_cost(config)))
+        job = evaluation_fingerprint(config, agent)
+        tasks.append(Task(str(summary), evaluate_task, args, inputs, inputs, outputs, evaluation_cost(config), job))
     if config.gifs:
         first = config.seeds[0]
         for condition in (*BASELINES, *config.conditions):
             agent = AgentRef(condition, first)
             inputs = (str(agent_checkpoint(config, agent)), *red_inputs(config, agent)[:1])
             key = str(gif_path(config.run_dir, condition))
-            tasks.append(
-                Task(key, animate_task, (config_dict, condition), inputs, inputs, (glob.escape(key),), ANIMATION_COST)
-            )
+            gif: tuple[str, ...] = (glob.escape(key),)
+            job = evaluation_fingerprint(config, agent)
+            tasks.append(Task(key, animate_task, (config_dict, condition), inputs, inputs, gif, ANIMATION_COST, job))
     # Inputs made by tasks of this graph are its dependencies; the others (reused baselines) exist already.
     made = {task.key for task in tasks}
     return [dataclasses.replace(task, deps=tuple(d for d in task.deps if d in made)) for task in tasks]
