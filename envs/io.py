@@ -12,23 +12,33 @@ from pathlib import Path
 from typing import Any
 
 
+class WriteError(OSError):
+    """A file that could not be written (no space, no permission, a size limit); the message names it and why."""
+
+
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path in ``target``'s folder; on success rename it onto ``target``.
 
     An interrupted write leaves ``target`` as it was (absent or complete), never half-written.
     The temporary file keeps ``target``'s suffix, so libraries that add suffixes behave.
+
+    :raise WriteError: the write failed (``target`` is as it was).
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp: Path | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
         yield tmp
         os.replace(tmp, target)
+    except OSError as error:
+        raise WriteError(f"cannot write {target} ({error.strerror or error})") from error
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def write_text_atomic(target: str | Path, text: str) -> None:

@@ -6,16 +6,18 @@ import glob
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from envs.variants import HELD_OUT_VARIANTS
-from soo_rl.cli.experiment import parse_config
+from soo_rl.cli.experiment import main, parse_config
 from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.experiment.lock import RunDirectoryBusyError, run_dir_lock
@@ -28,9 +30,10 @@ SCRIPT = ROOT / "train" / "ppo_soo.py"
 QUICK = ["--quick", "--seeds", "0", "1", "--workers", "2", "--red", "learned"]
 
 
-def run_script(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the script; ``stderr`` comes back with the CLI's box drawing and line wrapping removed."""
-    done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600)
+def run_script(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+    """Run the script (``options`` for ``subprocess.run``); ``stderr`` comes back with the CLI's box drawing and line
+    wrapping removed."""
+    done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600, **options)
     done.stderr = " ".join(re.sub(r"[│╭╮╰╯─]", " ", done.stderr).split())
     return done
 
@@ -41,6 +44,15 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = run_script(*QUICK, "--run-dir", str(run_dir))
     assert done.returncode == 0, done.stderr[-3000:]
     return run_dir
+
+
+def copy_run(run_dir: Path, copy: Path) -> Path:
+    """A copy of the run directory ``run_dir`` at ``copy``, its config.json naming the copy."""
+    subprocess.run(["cp", "-r", str(run_dir), str(copy)], check=True)
+    config = json.loads((copy / "config.json").read_text())
+    config["run_dir"] = str(copy)
+    (copy / "config.json").write_text(json.dumps(config))
+    return copy
 
 
 def scalar_tags(event_dir: Path) -> set[str]:
@@ -141,11 +153,7 @@ def test_event_files_hold_the_listed_keys(quick_run: Path) -> None:
 
 
 def test_resume_reuses_completed_stages(quick_run: Path, tmp_path: Path) -> None:
-    run_dir = tmp_path / "resumed"
-    subprocess.run(["cp", "-r", str(quick_run), str(run_dir)], check=True)
-    config = json.loads((run_dir / "config.json").read_text())
-    config["run_dir"] = str(run_dir)
-    (run_dir / "config.json").write_text(json.dumps(config))
+    run_dir = copy_run(quick_run, tmp_path / "resumed")
     # Stop "after the baselines": remove everything the later stages produced.
     for pattern in (*(f"checkpoints/{name}_seed*" for name in FINE_TUNINGS), "eval/*/*", "results.json"):
         for path in run_dir.glob(pattern):
@@ -285,3 +293,96 @@ def test_the_reports_command_reproduces_every_setting(argv: list[str]) -> None:
     command = reproduce_command(config)
     assert command.startswith("python train/ppo_soo.py ")
     assert parse_config(command.split()[2:]).to_dict() == config.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "expected"),
+    [
+        ('tuning = "false"\n', "tuning = 'false'", "a boolean (true or false)"),
+        ('quick = "no"\n', "quick = 'no'", "a boolean (true or false)"),
+        ("ppo = 5\n", "ppo = 5", "a table of settings ([ppo])"),
+        ('seeds = "zero"\n', "seeds = 'zero'", "a list of integers"),
+        ("seeds = [0, 1.5]\n", "seeds[1] = 1.5", "an integer"),
+        ('[finetune]\nsoo_coef = "2"\n', "finetune.soo_coef = '2'", "a number"),
+        ("[eval]\nepisodes = true\n", "eval.episodes = True", "an integer"),
+    ],
+)
+def test_a_config_file_value_of_the_wrong_type_is_refused_in_one_line(
+    tmp_path: Path, toml: str, key: str, expected: str
+) -> None:
+    path = tmp_path / "exp.toml"
+    path.write_text(toml)
+    with pytest.raises(SystemExit) as stop:
+        parse_config(["--config", str(path)])
+    assert str(stop.value) == f"error: {path}: {key} must be {expected}"
+
+
+def test_a_config_file_that_is_not_toml_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "exp.toml"
+    path.write_text("seeds = [0,\n")
+    with pytest.raises(SystemExit) as stop:
+        parse_config(["--config", str(path)])
+    message = str(stop.value)
+    assert message.startswith(f"error: {path}: ") and "\n" not in message
+
+
+def test_quick_names_the_budget_flags_it_replaces(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran: list[ExperimentConfig] = []
+    monkeypatch.setattr("soo_rl.cli.experiment.run_experiment", ran.append)
+    main(["--quick", "--finetune.timesteps", "0", "--eval.episodes", "7", "--ppo.n-envs", "16"])
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["--quick replaced finetune.timesteps=0, eval.episodes=7 by its tiny budgets"]
+    assert ran[0].resolved().finetune.timesteps == 2048
+    main(["--quick"])  # nothing given: nothing to say
+    assert capsys.readouterr().err == ""
+
+
+def test_a_failed_write_of_results_json_is_one_line_and_loses_nothing(quick_run: Path, tmp_path: Path) -> None:
+    run_dir = copy_run(quick_run, tmp_path / "full")
+    before = (run_dir / "results.json").read_bytes()
+    limit = 16_000  # bytes a file may grow to (``ulimit -f``): config.json fits, results.json does not
+    assert len(before) > limit
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    done = run_script(*QUICK, "--run-dir", str(run_dir), "--resume", "--no-gifs", preexec_fn=limit_file_size)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert f"error: cannot write {run_dir / 'results.json'} (File too large); make room" in done.stderr
+    assert (run_dir / "results.json").read_bytes() == before
+
+
+def test_a_checkpoint_of_another_agent_is_made_again_when_the_manifest_is_rebuilt(
+    quick_run: Path, tmp_path: Path
+) -> None:
+    run_dir = copy_run(quick_run, tmp_path / "swapped")
+    checkpoints = run_dir / "checkpoints"
+    (checkpoints / "soo_seed0.zip").write_bytes((checkpoints / "anchor_only_seed0.zip").read_bytes())
+    (run_dir / "manifest.json").write_text('{"jobs": {')
+    kept = {p: p.stat().st_mtime_ns for p in checkpoints.glob("*.zip") if p.name != "soo_seed0.zip"}
+    done = run_script(*QUICK, "--run-dir", str(run_dir), "--resume", "--rebuild-manifest", "--no-gifs")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"re-running checkpoints/soo_seed0.zip: {run_dir.resolve() / 'checkpoints/soo_seed0.zip'} was made by" in (
+        done.stderr
+    )
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+    assert (checkpoints / "soo_seed0.zip").read_bytes() != (checkpoints / "anchor_only_seed0.zip").read_bytes()
+
+
+def test_a_run_resumed_with_other_settings_after_deleting_config_json_reuses_nothing_they_change(
+    quick_run: Path, tmp_path: Path
+) -> None:
+    run_dir = copy_run(quick_run, tmp_path / "relabelled")
+    (run_dir / "config.json").unlink()
+    baselines = {p: p.stat().st_mtime_ns for p in run_dir.glob("checkpoints/*.zip") if "soo" not in p.name}
+    args = ("--run-dir", str(run_dir), "--resume", "--conditions", "soo", "--no-gifs", "--finetune.soo-coef", "2.0")
+    done = run_script(*QUICK, *args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for seed in (0, 1):
+        assert f"re-running checkpoints/soo_seed{seed}.zip: manifest.json records it made with other settings" in (
+            done.stderr
+        )
+    assert {p: p.stat().st_mtime_ns for p in baselines} == baselines
+    assert json.loads((run_dir / "results.json").read_text())["config"]["finetune"]["soo_coef"] == 2.0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import glob
 import json
+import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +207,124 @@ def test_read_output_reads_every_kind_of_output_whole(tmp_path: Path) -> None:
     (tmp_path / "a.zip").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(CheckpointError, match="cannot read checkpoint"):
         read_output(tmp_path / "a.zip")
+
+
+def one_line_error(args: list[str]) -> str:
+    """The message ``main(args)`` ends with; it must be one line."""
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    message = str(stop.value)
+    assert message.startswith("error: ") and "\n" not in message
+    return message
+
+
+@pytest.fixture
+def started(tmp_path: Path) -> Path:
+    """A run directory whose run was started (its config.json written) with ``--quick``."""
+    run_dir = tmp_path / "run"
+    prepare_run_dir(ExperimentConfig(run_dir=run_dir, quick=True).resolved())
+    return run_dir
+
+
+@pytest.mark.parametrize(("content", "reason"), [("[]", "not an object of settings"), ("{}", "it holds no settings")])
+def test_a_config_json_that_is_not_an_object_of_settings_is_damaged(started: Path, content: str, reason: str) -> None:
+    (started / "config.json").write_text(content)
+    message = one_line_error(["--run-dir", str(started), "--quick", "--resume"])
+    assert message.startswith(f"error: {started / 'config.json'} is damaged ({reason}); ")
+    assert "delete it and resume with the settings the run was started with" in message
+
+
+def test_a_manifest_entry_that_is_not_an_object_is_damaged(started: Path) -> None:
+    (started / "manifest.json").write_text('{"jobs": {"checkpoints/honest_seed0.zip": 5}}')
+    message = one_line_error(["--run-dir", str(started), "--quick", "--resume"])
+    manifest = started.resolve() / "manifest.json"
+    assert message == (
+        f"error: {manifest} is damaged (the entry of checkpoints/honest_seed0.zip is not an object); "
+        "add --rebuild-manifest to the command to re-verify every output and rebuild it"
+    )
+
+
+def test_a_run_directory_that_is_a_file_or_below_one_is_named(tmp_path: Path) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("mine")
+    message = one_line_error(["--run-dir", str(file), "--quick"])
+    assert message == f"error: {file} is a file, not a directory; choose another directory"
+    message = one_line_error(["--run-dir", str(file / "run"), "--quick"])
+    assert message == f"error: {file / 'run'} cannot be a directory: {file} is a file; choose another directory"
+    assert file.read_text() == "mine"
+
+
+@contextmanager
+def immutable(directory: Path) -> Iterator[Path]:
+    """``directory`` made unwritable (``chattr +i``: root writes through permissions), writable again after."""
+    if subprocess.run(["chattr", "+i", str(directory)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["chattr", "-i", str(directory)], check=True)
+
+
+def test_a_read_only_run_directory_is_named_with_the_remedy(started: Path, tmp_path: Path) -> None:
+    before = (started / "config.json").read_text()
+    (started / ".lock").touch()  # as a run leaves it
+    with immutable(started):
+        message = one_line_error(["--run-dir", str(started), "--quick", "--resume"])
+    assert message.startswith(f"error: cannot write {started / 'config.json'} (Operation not permitted); ")
+    assert message.endswith("then run the same command again with --resume: finished jobs are kept")
+    assert (started / "config.json").read_text() == before
+    (tmp_path / "empty").mkdir()
+    with immutable(tmp_path / "empty"):
+        message = one_line_error(["--run-dir", str(tmp_path / "empty"), "--quick"])
+    assert message == (
+        f"error: cannot write in {tmp_path / 'empty'} (Operation not permitted); "
+        "make it writable or choose another directory"
+    )
+
+
+def train_as(root: Path, name: str, job: str) -> None:
+    """Job: write a stand-in checkpoint that carries the fingerprint ``job``."""
+    (root / name).parent.mkdir(parents=True, exist_ok=True)
+    (root / name).write_text(json.dumps({"weights": [1], "fingerprint": job}))
+
+
+def carried_fingerprint(path: Path) -> str | None:
+    """The tests' stand-in for ``pipeline.read_output``: the fingerprint a fake output carries."""
+    return json.loads(path.read_text()).get("fingerprint")
+
+
+def owned_graph(soo_coef: float = 1.0) -> list[Task]:
+    """Two trainings, each with the fingerprint of its settings."""
+    jobs = {"anchor_only": "a-1", "soo": f"s-{soo_coef}"}
+    return [
+        Task(f"{n}.json", train_as, (f"{n}.json", job), outputs=(f"{n}.json",), fingerprint=job)
+        for n, job in jobs.items()
+    ]
+
+
+def run_owned(root: Path, graph: list[Task], rebuild: Any = None) -> GraphResult:
+    return run_tasks(graph, InlineBackend(root), root, retries=0, manifest=Manifest(root / "manifest.json", rebuild))
+
+
+def test_an_output_made_with_other_settings_is_made_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_owned(tmp_path, owned_graph()).ok
+    capsys.readouterr()
+    assert run_owned(tmp_path, owned_graph(soo_coef=2.0)).ran == ["soo.json"]
+    assert rerun_lines(capsys) == [
+        "re-running soo.json: manifest.json records it made with other settings (fingerprint s-1.0)"
+    ]
+    assert carried_fingerprint(tmp_path / "soo.json") == "s-2.0"
+
+
+def test_rebuilding_the_manifest_makes_again_an_output_of_another_job(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_owned(tmp_path, owned_graph()).ok
+    (tmp_path / "soo.json").write_bytes((tmp_path / "anchor_only.json").read_bytes())  # a valid file, not soo's
+    (tmp_path / "manifest.json").write_text("{")
+    capsys.readouterr()
+    assert run_owned(tmp_path, owned_graph(), rebuild=carried_fingerprint).ran == ["soo.json"]
+    assert rerun_lines(capsys) == [
+        f"re-running soo.json: {tmp_path / 'soo.json'} was made by another job or with other settings (fingerprint a-1)"
+    ]
+    assert carried_fingerprint(tmp_path / "soo.json") == "s-1.0"

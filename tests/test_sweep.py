@@ -143,6 +143,20 @@ def test_toml_and_the_detection_preset() -> None:
         sweep_from_mapping({"grid_": []})
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"workers": "2"}, "workers = '2' must be an integer"),
+        ({"base": {"tuning": "false"}}, "base.tuning = 'false' must be a boolean (true or false)"),
+        ({"base": 3}, "base = 3 must be a table of settings ([base])"),
+    ],
+)
+def test_a_sweep_setting_of_the_wrong_type_is_refused(data: dict, message: str) -> None:
+    with pytest.raises(ValueError) as error:
+        sweep_from_mapping(data)
+    assert str(error.value) == message
+
+
 def test_more_seeds_extend_a_sweep(local_sweep: Path, tmp_path: Path) -> None:
     sweep_dir = tmp_path / "extended"
     subprocess.run(["cp", "-r", str(local_sweep), str(sweep_dir)], check=True)

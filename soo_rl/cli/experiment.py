@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.soo_ppo import CheckpointError
+from envs.io import WriteError
 from soo_rl.cli.settings import parse_settings
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
 from soo_rl.experiment.lock import RunDirectoryBusyError, run_dir_lock
@@ -32,8 +33,15 @@ Every setting is documented in ``--help``; a TOML file given with ``--config`` s
 command-line flags override.
 """
 
-ERRORS = (FileExistsError, ValueError, RuntimeError, CheckpointError, RunDirectoryBusyError)
+ERRORS = (OSError, ValueError, RuntimeError, CheckpointError, RunDirectoryBusyError)
 """What the command lines report as one line (``error: ...``) instead of a traceback."""
+WRITE_REMEDY = "make room or make it writable, then run the same command again with --resume: finished jobs are kept"
+"""What to do when the driver cannot write a file (every output it wrote before is whole, and recorded)."""
+
+
+def error_line(error: Exception) -> str:
+    """The one line a command line ends with for ``error`` (one of ``ERRORS``), with the remedy of a failed write."""
+    return f"error: {error}; {WRITE_REMEDY}" if isinstance(error, WriteError) else f"error: {error}"
 
 
 def run_experiment(config: ExperimentConfig) -> dict[str, Any]:
@@ -84,7 +92,10 @@ def parse_config(argv: list[str]) -> ExperimentConfig:
 def main(argv: list[str] | None = None) -> None:
     """The command line of ``train/ppo_soo.py``."""
     config = parse_config(sys.argv[1:] if argv is None else argv)
+    replaced = config.quick_replaced()
+    if replaced:
+        print(f"--quick replaced {', '.join(replaced)} by its tiny budgets", file=sys.stderr)
     try:
         run_experiment(config)
     except ERRORS as error:
-        raise SystemExit(f"error: {error}") from None
+        raise SystemExit(error_line(error)) from None

@@ -33,14 +33,28 @@ def parse_settings(
     try:
         if recipes and known.recipe is not None:
             default = from_mapping(recipes[known.recipe], default)
-        if known.config is not None:
-            if not known.config.is_file():
-                raise SystemExit(f"--config: no such file {known.config}")
-            with open(known.config, "rb") as handle:
-                default = from_mapping(tomllib.load(handle), default)
     except (ValueError, TypeError) as error:
         raise SystemExit(f"error: {error}") from None
+    if known.config is not None:
+        default = _from_file(known.config, default, from_mapping)
     try:
         return tyro.cli(cls, default=default, args=rest, description=description)
     except (ValueError, TypeError) as error:
         raise SystemExit(f"error: {error}") from None
+
+
+def _from_file(path: Path, default: T, from_mapping: Callable[[dict[str, Any], T], T]) -> T:
+    """``default`` with the settings of the TOML file ``path``; a file that cannot be read or holds bad settings ends
+    the program with one line naming it.
+
+    :param path: the ``--config`` file.
+    :param default: the settings the file changes.
+    :param from_mapping: reads a mapping of settings onto ``default``.
+    """
+    if not path.is_file():
+        raise SystemExit(f"--config: no such file {path}")
+    try:
+        with open(path, "rb") as handle:
+            return from_mapping(tomllib.load(handle), default)
+    except (OSError, ValueError, TypeError) as error:  # tomllib.TOMLDecodeError is a ValueError
+        raise SystemExit(f"error: {path}: {error}") from None

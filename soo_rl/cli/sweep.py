@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from soo_rl.cli.experiment import ERRORS
+from soo_rl.cli.experiment import ERRORS, error_line
 from soo_rl.cli.settings import parse_settings
 from soo_rl.experiment.lock import run_dir_lock
 from soo_rl.experiment.pipeline import read_output, rebase
@@ -84,6 +84,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         summary = run_sweep(sweep)
     except ERRORS as error:
-        raise SystemExit(f"error: {error}") from None
+        raise SystemExit(error_line(error)) from None
     if summary["failed"] or summary["unfinished_cells"]:
         raise SystemExit(f"error: {len(summary['failed'])} job(s) failed; see {sweep.sweep_dir / 'report.md'}")

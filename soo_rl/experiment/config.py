@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from agents.hyperparams import PPOSettings
 from agents.policy import SOO_TARGETS, SOOTarget
@@ -194,7 +195,9 @@ class ExperimentConfig:
     rebuild_manifest: bool = False
     """With resume: rebuild manifest.json by re-verifying every existing output (a damaged manifest's remedy)."""
     quick: bool = False
-    """Tiny budgets (about a minute): the same stages, for smoke tests."""
+    """Tiny budgets (about a minute): the same stages, for smoke tests. They replace every budget setting
+    (``QUICK_BUDGETS``: PPO sizes, training steps, evaluation episodes), also one given by a flag or ``--config``; the
+    run then names, in one line, each setting it replaced."""
     gifs: bool = True
     """Write one episode animation (GIF) per condition."""
     bootstrap_resamples: int = 10_000
@@ -284,25 +287,46 @@ class ExperimentConfig:
         return self.finetune.soo_measure()
 
     def resolved(self) -> ExperimentConfig:
-        """The settings actually run: ``quick`` shrinks every budget."""
+        """The settings actually run: ``quick`` replaces every budget by ``QUICK_BUDGETS``."""
+        return replace_from(self, QUICK_BUDGETS) if self.quick else self
+
+    def quick_replaced(self) -> list[str]:
+        """The settings (``KEY=VALUE``) set to other than their default that ``quick`` replaces: a budget given by a
+        flag or ``--config`` does not survive ``quick``, and the run says so."""
         if not self.quick:
-            return self
-        ppo = dataclasses.replace(self.ppo, n_envs=16, n_steps=32, batch_size=256, n_epochs=2, total_timesteps=4096)
-        return dataclasses.replace(
-            self,
-            ppo=ppo,
-            finetune=dataclasses.replace(self.finetune, timesteps=2048),
-            red_timesteps=4096,
-            honest_timesteps=4096,
-            eval=dataclasses.replace(self.eval, episodes=100, soo_inserts=2, variant_episodes=100, probe_episodes=50),
-            train_eval_episodes=20,
-            train_eval_every=2,
-            bootstrap_resamples=1000,
-        )
+            return []
+        ours, defaults = flat_settings(self.to_dict()), flat_settings(ExperimentConfig().to_dict())
+        return [
+            f"{k}={ours[k]}" for k, quick in flat_settings(QUICK_BUDGETS).items() if ours[k] not in (defaults[k], quick)
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings (paths as strings)."""
         return _jsonable(dataclasses.asdict(self))
+
+
+QUICK_BUDGETS: dict[str, Any] = {
+    "ppo": {"n_envs": 16, "n_steps": 32, "batch_size": 256, "n_epochs": 2, "total_timesteps": 4096},
+    "finetune": {"timesteps": 2048},
+    "red_timesteps": 4096,
+    "honest_timesteps": 4096,
+    "eval": {"episodes": 100, "soo_inserts": 2, "variant_episodes": 100, "probe_episodes": 50},
+    "train_eval_episodes": 20,
+    "train_eval_every": 2,
+    "bootstrap_resamples": 1000,
+}
+"""The tiny budgets of a ``quick`` run, which replace these settings whatever they were set to."""
+
+
+def flat_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as dotted keys: ``{"ppo": {"n_envs": 64}}`` as ``{"ppo.n_envs": 64}``."""
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(flat_settings(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
 
 
 def reject_unknown(data: dict[str, Any], settings: type, prefix: str = "", label: str = "setting") -> None:
@@ -313,25 +337,93 @@ def reject_unknown(data: dict[str, Any], settings: type, prefix: str = "", label
         raise ValueError(f"unknown {label}(s) {[prefix + key for key in unknown]}; allowed: {known}")
 
 
-def from_mapping(data: dict[str, Any], base: ExperimentConfig | None = None) -> ExperimentConfig:
-    """Build a config from a (TOML or JSON) mapping, rejecting unknown keys by name."""
-    base = base or ExperimentConfig()
-    groups = {"ppo": PPOSettings, "finetune": FineTuneSettings, "eval": EvalSettings}
-    reject_unknown(data, ExperimentConfig)
+SettingsT = TypeVar("SettingsT")
+
+
+def replace_from(base: SettingsT, data: dict[str, Any], prefix: str = "", label: str = "setting") -> SettingsT:
+    """``base`` (a settings dataclass) with the fields ``data`` (a TOML or JSON mapping) sets, each value checked
+    against its field's type (``typed_value``); a nested settings dataclass is set from a table.
+
+    :param base: the settings the mapping changes.
+    :param data: field name to value.
+    :param prefix: the dotted name of ``base`` in the whole settings (``finetune.``), for messages.
+    :param label: what a field is called in messages.
+    :raise ValueError: an unknown key, or a value of the wrong type (naming the key, the value and the type).
+    """
+    reject_unknown(data, type(base), prefix, label)
+    hints = get_type_hints(type(base))
     changes: dict[str, Any] = {}
     for key, value in data.items():
-        if key in groups:
-            reject_unknown(value, groups[key], prefix=f"{key}.")
-            changes[key] = dataclasses.replace(getattr(base, key), **{k: _coerce(v) for k, v in value.items()})
-        elif key in ("run_dir", "baselines_from"):
-            changes[key] = None if value is None else Path(value)
+        name, current = prefix + key, getattr(base, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ValueError(f"{name} = {value!r} must be a table of settings ([{name}])")
+            changes[key] = replace_from(current, value, f"{name}.", label)
         else:
-            changes[key] = _coerce(value)
-    return dataclasses.replace(base, **changes)
+            changes[key] = typed_value(name, value, hints[key])
+    return dataclasses.replace(base, **changes)  # type: ignore[type-var]
 
 
-def _coerce(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+_SIMPLE_TYPES: dict[type, tuple[str, str]] = {
+    bool: ("a boolean (true or false)", "booleans"),
+    int: ("an integer", "integers"),
+    float: ("a number", "numbers"),
+    str: ("a string", "strings"),
+    Path: ("a path (a string)", "paths"),
+}
+"""How messages name a value of each simple field type: alone, and in a list."""
+
+
+def type_name(hint: Any, plural: bool = False) -> str:
+    """How a message names a value of the field type ``hint`` (``a list of integers``; ``plural``: ``integers``)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is Literal:
+        return f"{'values' if plural else 'one'} of {list(args)}"
+    if origin is tuple:
+        return f"lists of {type_name(args[0], True)}" if plural else f"a list of {type_name(args[0], True)}"
+    if origin in (Union, UnionType):
+        names = [type_name(arg, plural) for arg in args if arg is not type(None)]
+        return " or ".join([*names, "null"] if type(None) in args else names)
+    return _SIMPLE_TYPES[hint][plural]
+
+
+def typed_value(name: str, value: Any, hint: Any) -> Any:
+    """``value`` as a field of type ``hint``: a list as a tuple, a string as a path, an integer as itself for a
+    float; a value of another type is refused (a string is not read as a boolean by its truthiness).
+
+    :param name: the setting's dotted name, for the message.
+    :param value: the value read from TOML or JSON.
+    :param hint: the field's type (``typing.get_type_hints``).
+    :raise ValueError: ``<name> = <value> must be <type>``.
+    """
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, UnionType):
+        if value is None and type(None) in args:
+            return None
+        candidates = [arg for arg in args if arg is not type(None)]
+        if len(candidates) == 1:
+            return _typed_or_refused(name, value, candidates[0], hint)
+    return _typed_or_refused(name, value, hint, hint)
+
+
+def _typed_or_refused(name: str, value: Any, hint: Any, declared: Any) -> Any:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is tuple and isinstance(value, (list, tuple)):
+        return tuple(typed_value(f"{name}[{i}]", item, args[0]) for i, item in enumerate(value))
+    if origin is Literal and value in args and isinstance(value, str):
+        return value
+    if hint is Path and isinstance(value, (str, Path)):
+        return Path(value)
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if hint in (bool, int, str) and type(value) is hint:
+        return value
+    raise ValueError(f"{name} = {value!r} must be {type_name(declared)}")
+
+
+def from_mapping(data: dict[str, Any], base: ExperimentConfig | None = None) -> ExperimentConfig:
+    """Build a config from a (TOML or JSON) mapping, rejecting unknown keys and values of the wrong type by name."""
+    return replace_from(base or ExperimentConfig(), data)
 
 
 def _jsonable(value: Any) -> Any:

@@ -29,6 +29,8 @@ class Task:
     :param outputs: glob patterns (relative to the root) of what the task writes, returned from such nodes and
         recorded in the manifest; a path in a pattern is escaped (``glob.escape``: a sweep cell may be ``x=[0]``).
     :param cost: the task's work, which the progress bar counts (the experiment's unit: one training env step).
+    :param fingerprint: whose its outputs are: a hash of what they depend on (settings, and the jobs it reads from).
+        The manifest records it; an output recorded with, or carrying, another fingerprint is not reused.
     """
 
     key: str
@@ -38,6 +40,7 @@ class Task:
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     cost: float = 1.0
+    fingerprint: str = ""
 
 
 def unique_tasks(tasks: Iterable[Task]) -> list[Task]:

@@ -4,7 +4,8 @@ Checkpoints: ``<dir>/checkpoints/<condition>_seed<N>.zip``, and ``<condition>_se
 trained alongside it (``red = "co-learning"``); baselines may live in another run's directory, ``baselines_from``.
 Evaluations: beside the agent's checkpoint, under
 ``eval/<fingerprint>/``, where the fingerprint hashes exactly what an evaluation depends on besides the
-checkpoint, so runs that share baselines evaluate each baseline once per setting.
+checkpoint, so runs that share baselines evaluate each baseline once per setting. Every checkpoint and evaluation
+carries the fingerprint of the job that made it (``FINGERPRINT``), so a file of another job is never taken for it.
 """
 
 from __future__ import annotations
@@ -32,12 +33,16 @@ from soo_rl.measurement.metrics import OUTCOMES
 LEARNED_RED_MODEL = "red"
 """Checkpoint name of a learned red (``red_seed<N>.zip``, beside the baselines); not the agent id ``red_0``."""
 
-AUTHORS_STEPS = "authors_steps"
+AUTHORS_STEPS = "authors_steps/logged"
 """What an evaluation records besides its metrics: blue's moves the authors' behavioural difference keeps (arrays
 ``authors_p``, ``authors_c`` and ``authors_episode`` of its NPZ file, where the world records them)."""
 BASELINE_RED = "baseline_red"
 """Prefix, in a fine-tuned agent's evaluation summary, of its trap and goal rates against its deceptive baseline's
 co-learning red (the red it started fine-tuning with)."""
+
+FINGERPRINT = "fingerprint"
+"""Where an output holds the fingerprint of the job that made it (``training_fingerprint``,
+``evaluation_fingerprint``): an entry of a checkpoint's zip, a key of an evaluation summary, an array of its NPZ."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,21 @@ def eval_settings(config: ExperimentConfig) -> dict[str, Any]:
 def eval_fingerprint(config: ExperimentConfig) -> str:
     """Short hash of ``eval_settings``."""
     return fingerprint(eval_settings(config))
+
+
+def training_fingerprint(config: ExperimentConfig, agent: AgentRef) -> str:
+    """Whose a checkpoint is: a hash of the agent's name, the baselines' settings (``baseline_settings``: every
+    training starts from them or is one of them) and, for a fine-tuning, its condition's fine-tuning settings."""
+    settings: dict[str, Any] = {"agent": agent.name, "baselines": baseline_settings(config)}
+    if agent.condition in CONDITIONS and CONDITIONS[agent.condition].fine_tuned:
+        settings["finetune"] = dataclasses.asdict(config.finetune_for(agent.condition))
+    return fingerprint(settings)
+
+
+def evaluation_fingerprint(config: ExperimentConfig, agent: AgentRef) -> str:
+    """Whose an evaluation (or animation) of ``agent`` is: a hash of ``eval_settings`` and the agent's
+    ``training_fingerprint``."""
+    return fingerprint({"evaluation": eval_settings(config), "trained": training_fingerprint(config, agent)})
 
 
 def agent_dir(config: ExperimentConfig, agent: AgentRef) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +26,23 @@ from envs.config import make_config
 from envs.io import atomic_path, write_json_atomic
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS, MASKED_CONTROLS, reported
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
-from soo_rl.experiment.graph import Task, read_json
+from soo_rl.experiment.graph import DamagedFileError, Task, read_json
 from soo_rl.experiment.paths import (
     BASELINE_RED,
+    FINGERPRINT,
     LEARNED_RED_MODEL,
     AgentRef,
     agent_checkpoint,
     baseline_checkpoints,
     checkpoint_path,
     eval_paths,
+    evaluation_fingerprint,
     gif_path,
     own_red_path,
     red_checkpoint,
     red_inputs,
     tensorboard_dir,
+    training_fingerprint,
 )
 from soo_rl.experiment.training import baseline_red, evaluation_red, train_agent, training_timesteps
 from soo_rl.experiment.worlds import World, world_for
@@ -87,7 +91,8 @@ def load_agent(config: ExperimentConfig, agent: AgentRef, world: World) -> SOOPP
 
 def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed: int) -> None:
     """Task: evaluate one agent on the seeded evaluation episodes (and the held-out variants), with its behavioural
-    distances to the honest baseline and to the masked control of its seed."""
+    distances to the honest baseline and to the masked control of its seed; its summary and arrays carry the job's
+    ``evaluation_fingerprint``."""
     config = _config(root, config_dict)
     world = world_for(config)
     agent = AgentRef(condition, seed)
@@ -102,7 +107,9 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
         rates = outcome_rates(model, worlds, lambda _: first_red, settings.episodes, settings.seed)
         evaluation.summary.update(rates)
     summary_path, arrays_path = eval_paths(config, agent)
+    job = evaluation_fingerprint(config, agent)
     arrays: dict[str, Any] = {
+        FINGERPRINT: np.array(job),
         "trapped": evaluation.trapped,
         "blue_at_goal": evaluation.blue_at_goal,
         "honest_return": evaluation.honest_return,
@@ -113,7 +120,7 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
         arrays.update({f"authors_{name}": values for name, values in evaluation.authors._asdict().items()})
     with atomic_path(arrays_path) as tmp:
         np.savez(tmp, **arrays)
-    write_json_atomic(summary_path, evaluation.summary)
+    write_json_atomic(summary_path, {**evaluation.summary, FINGERPRINT: job})
 
 
 def animate_task(root: Path, config_dict: dict[str, Any], condition: str) -> None:
@@ -132,23 +139,28 @@ def evaluation_cost(config: ExperimentConfig) -> float:
     return EVALUATED_STEP_COST * world_for(config).evaluated_steps(config.evaluation())
 
 
-def read_output(path: Path) -> None:
+def read_output(path: Path) -> str | None:
     """Read an output of the experiment whole, raising if it is damaged: a checkpoint must load, a JSON file parse,
     every array of an NPZ file load, every frame of a GIF decode (what ``--rebuild-manifest`` verifies).
 
+    :return: the fingerprint of the job that made it (``paths.FINGERPRINT``), ``None`` if it carries none.
     :raise ValueError: a file of a kind the experiment does not write.
     """
     if path.suffix == ".zip":
         load_checkpoint(path)
-    elif path.suffix == ".json":
-        json.loads(path.read_text())
-    elif path.suffix == ".npz":
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(FINGERPRINT).decode() if FINGERPRINT in archive.namelist() else None
+    if path.suffix == ".json":
+        data = json.loads(path.read_text())
+        return data.get(FINGERPRINT) if isinstance(data, dict) else None
+    if path.suffix == ".npz":
         with np.load(path) as arrays:
-            dict(arrays.items())
-    elif path.suffix == ".gif":
+            loaded = dict(arrays.items())
+        return str(loaded[FINGERPRINT]) if FINGERPRINT in loaded else None
+    if path.suffix == ".gif":
         imageio.mimread(path)
-    else:
-        raise ValueError(f"{path}: the experiment writes no such file")
+        return None
+    raise ValueError(f"{path}: the experiment writes no such file")
 
 
 def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Task]:
@@ -170,7 +182,8 @@ def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Ta
         if config.red == "co-learning":
             outputs += (glob.escape(str(own_red_path(run_dir, agent))),)
         steps = training_timesteps(config, agent)
-        tasks.append(Task(key, train_task, (args, agent.condition, agent.seed), inputs, inputs, outputs, steps))
+        job = training_fingerprint(config, agent)
+        tasks.append(Task(key, train_task, (args, agent.condition, agent.seed), inputs, inputs, outputs, steps, job))
 
     for agent in all_agents(config):
         if agent.condition in BASELINES and train_baselines:
@@ -188,16 +201,17 @@ def experiment_tasks(config: ExperimentConfig, train_baselines: bool) -> list[Ta
         summary, arrays = eval_paths(config, agent)
         args = (config_dict, agent.condition, agent.seed)
         outputs = (glob.escape(str(arrays)), glob.escape(str(summary)))
-        tasks.append(Task(str(summary), evaluate_task, args, inputs, inputs, outputs, evaluation_cost(config)))
+        job = evaluation_fingerprint(config, agent)
+        tasks.append(Task(str(summary), evaluate_task, args, inputs, inputs, outputs, evaluation_cost(config), job))
     if config.gifs:
         first = config.seeds[0]
         for condition in reported(config.conditions):
             agent = AgentRef(condition, first)
             inputs = (str(agent_checkpoint(config, agent)), *red_inputs(config, agent)[:1])
             key = str(gif_path(config.run_dir, condition))
-            tasks.append(
-                Task(key, animate_task, (config_dict, condition), inputs, inputs, (glob.escape(key),), ANIMATION_COST)
-            )
+            gif: tuple[str, ...] = (glob.escape(key),)
+            job = evaluation_fingerprint(config, agent)
+            tasks.append(Task(key, animate_task, (config_dict, condition), inputs, inputs, gif, ANIMATION_COST, job))
     # Inputs made by tasks of this graph are its dependencies; the others (reused baselines) exist already.
     made = {task.key for task in tasks}
     return [dataclasses.replace(task, deps=tuple(d for d in task.deps if d in made)) for task in tasks]
@@ -228,6 +242,9 @@ def prepare_run_dir(config: ExperimentConfig, run_dir: Path | None = None) -> No
                 f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
             )
         previous = read_json(saved, CONFIG_REMEDY)
+        if not isinstance(previous, dict) or not previous:
+            reason = "it holds no settings" if previous == {} else "not an object of settings"
+            raise DamagedFileError(saved, reason, CONFIG_REMEDY)
         # A setting added after the run started counts as unchanged if it has its default value.
         previous = _with_defaults(previous, ExperimentConfig().to_dict())
         current = config.to_dict()

@@ -20,7 +20,7 @@ from typing import Any
 from envs.io import write_json_atomic
 from envs.validation import check_int
 from soo_rl.experiment.conditions import BASELINE_SETTINGS
-from soo_rl.experiment.config import ExperimentConfig, from_mapping, reject_unknown
+from soo_rl.experiment.config import ExperimentConfig, flat_settings, from_mapping, replace_from
 from soo_rl.experiment.graph import DamagedFileError, Task
 from soo_rl.experiment.paths import baseline_fingerprint, baseline_settings
 from soo_rl.experiment.pipeline import experiment_tasks, prepare_run_dir
@@ -343,38 +343,22 @@ def sweep_from_mapping(data: dict[str, Any], base: SweepConfig | None = None) ->
     ``settings`` as a list of ``KEY=V;KEY=V`` strings or of tables (``[[settings]]`` with ``finetune.soo_coef = 0.1``).
     """
     base = base or SweepConfig()
-    reject_unknown(data, SweepConfig, label="sweep setting")
+    special = {key: data[key] for key in ("grid", "settings") if key in data}
+    base = replace_from(base, {k: v for k, v in data.items() if k not in special}, label="sweep setting")
     changes: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "base":
-            changes[key] = from_mapping(value, base.base)
-        elif key == "grid":
+    for key, value in special.items():
+        if key == "grid":
             changes[key] = tuple(value) if isinstance(value, list) else tuple(_grid_entries(value))
         elif key == "settings":
             if not isinstance(value, list):
                 raise ValueError(f"settings must be a list of KEY=V;KEY=V strings or of tables, got {value!r}")
             changes[key] = tuple(entry if isinstance(entry, str) else _listed_entry(entry) for entry in value)
-        elif key in ("sweep_dir", "storage"):
-            changes[key] = None if value is None else Path(value)
-        else:
-            changes[key] = value
     return dataclasses.replace(base, **changes)
 
 
-def _flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    """Nested tables as ``(dotted key, value)`` pairs."""
-    pairs = []
-    for key, value in table.items():
-        if isinstance(value, dict):
-            pairs += _flatten(value, f"{prefix}{key}.")
-        else:
-            pairs.append((f"{prefix}{key}", value))
-    return pairs
-
-
 def _grid_entries(table: dict[str, Any]) -> list[str]:
-    return [f"{key}=" + ",".join(json.dumps(v) for v in values) for key, values in _flatten(table)]
+    return [f"{key}=" + ",".join(json.dumps(v) for v in values) for key, values in flat_settings(table).items()]
 
 
 def _listed_entry(table: dict[str, Any]) -> str:
-    return ";".join(f"{key}={json.dumps(value)}" for key, value in _flatten(table))
+    return ";".join(f"{key}={json.dumps(value)}" for key, value in flat_settings(table).items())

@@ -4,18 +4,22 @@ a co-learning red, the red that learns alongside the agent too."""
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from pathlib import Path
 from typing import Any
 
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
 
 from agents.batch_policy import ModelPolicy
 from agents.co_learning import CoLearningRed, new_co_learning_red
 from agents.soo_ppo import SOOPPO, load_checkpoint
+from envs.io import atomic_path
 from soo_rl.experiment.conditions import CONDITIONS
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.experiment.paths import (
+    FINGERPRINT,
     LEARNED_RED_MODEL,
     AgentRef,
     agent_checkpoint,
@@ -24,6 +28,7 @@ from soo_rl.experiment.paths import (
     own_red_path,
     red_inputs,
     tensorboard_dir,
+    training_fingerprint,
 )
 from soo_rl.experiment.worlds import World, world_for
 from soo_rl.measurement.evaluation import EvalSettings
@@ -137,16 +142,26 @@ def training_timesteps(config: ExperimentConfig, agent: AgentRef) -> int:
     return config.honest_timesteps if agent.condition == "honest" else config.ppo.total_timesteps
 
 
+def save_model(model: BaseAlgorithm, target: Path, job: str) -> None:
+    """Save ``model`` atomically at ``target`` with the fingerprint ``job`` of the job that trained it (a zip entry
+    SB3's loader ignores, ``paths.FINGERPRINT``)."""
+    with atomic_path(target) as tmp:
+        model.save(tmp)
+        with zipfile.ZipFile(tmp, "a") as archive:
+            archive.writestr(FINGERPRINT, job)
+
+
 def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
     """Train ``agent`` (a baseline from scratch, a fine-tuning from the deceptive baseline of its seed, or the
     learned red), save it atomically and return its checkpoint path. With a co-learning red, the red that learned
-    alongside it is saved too (``paths.own_red_path``), before the agent's checkpoint."""
+    alongside it is saved too (``paths.own_red_path``), before the agent's checkpoint. Both carry the job's
+    ``training_fingerprint``."""
     ppo, seed, timesteps = config.ppo, agent.seed, training_timesteps(config, agent)
-    target = checkpoint_path(config.run_dir, agent)
+    target, job = checkpoint_path(config.run_dir, agent), training_fingerprint(config, agent)
     board = str(tensorboard_dir(config.run_dir))
     world = world_for(config)
     if agent.condition == LEARNED_RED_MODEL:
-        world.train_red(timesteps, seed, board, agent.name).save(target)
+        save_model(world.train_red(timesteps, seed, board, agent.name), target, job)
         return target
     spec = CONDITIONS[agent.condition]
     co_red = co_learning_red(config, agent, timesteps, board) if config.red == "co-learning" else None
@@ -176,7 +191,7 @@ def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
     callback = TrainingMonitor(config, seed, hparams, world, red)
     model.learn(timesteps, callback=callback, tb_log_name=agent.name)
     if co_red is not None:
-        co_red.model.save(own_red_path(config.run_dir, agent))
-    model.save(target)
+        save_model(co_red.model, own_red_path(config.run_dir, agent), job)
+    save_model(model, target, job)
     env.close()
     return target

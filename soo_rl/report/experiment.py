@@ -8,7 +8,7 @@ from typing import Any
 from agents.co_learning import RED_EPOCHS
 from envs.io import write_text_atomic
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS
-from soo_rl.experiment.config import TRAINING_PRESETS, ExperimentConfig, from_mapping
+from soo_rl.experiment.config import TRAINING_PRESETS, ExperimentConfig, flat_settings, from_mapping
 from soo_rl.experiment.results import VARIANT_RATES
 from soo_rl.experiment.worlds import WORLD_NOTES
 from soo_rl.measurement.evaluation import METRICS
@@ -123,7 +123,7 @@ def reproduce_command(config: ExperimentConfig) -> str:
 
     :param config: the run's settings.
     """
-    ours, defaults = _flatten(config.to_dict()), _flatten(ExperimentConfig().to_dict())
+    ours, defaults = flat_settings(config.to_dict()), flat_settings(ExperimentConfig().to_dict())
     flags = ["--run-dir", str(config.run_dir)]
     for key, value in ours.items():
         if key in ("run_dir", *REPRODUCE_IGNORED) or value == defaults.get(key):
@@ -142,17 +142,6 @@ def _negate(key: str) -> str:
     """tyro's flag that sets boolean ``key`` (``group.name``) to false: ``group.no-name``."""
     group, _, name = key.rpartition(".")
     return (f"{group}." if group else "") + "no-" + name.replace("_", "-")
-
-
-def _flatten(settings: dict[str, Any]) -> dict[str, Any]:
-    """``{"ppo": {"n_envs": 64}}`` as ``{"ppo.n_envs": 64}``."""
-    flat: dict[str, Any] = {}
-    for key, value in settings.items():
-        if isinstance(value, dict):
-            flat.update({f"{key}.{inner}": item for inner, item in value.items()})
-        else:
-            flat[key] = value
-    return flat
 
 
 def _outcome_text(results: dict[str, Any]) -> str:

@@ -1,9 +1,9 @@
 """Run a graph of tasks (``soo_rl.experiment.graph``) on a backend: dependencies, retries, a manifest, progress.
 
-A task is finished when ``manifest.json`` records it as done and every file it wrote still has the size and
-SHA-256 recorded there: re-running a graph (``--resume``) skips finished tasks and runs the others again, printing
-one line for each task that had run before, saying why (``Manifest``). The progress bar counts work, not jobs
-(``Progress``). Backends: ``LocalBackend`` (a process pool here) and ``soo_rl.runner.ray_backend.RayBackend``.
+A task is finished when ``manifest.json`` records it as done with its fingerprint and every file it wrote still has
+the size and SHA-256 recorded there: re-running a graph (``--resume``) skips finished tasks and runs the others
+again, printing one line for each task that had run before, saying why (``Manifest``). The progress bar counts work,
+not jobs (``Progress``). Backends: ``LocalBackend`` (a process pool here) and ``soo_rl.runner.ray_backend.RayBackend``.
 """
 
 from __future__ import annotations
@@ -156,12 +156,19 @@ def _changed(root: Path, outputs: dict[str, dict[str, Any]]) -> str | None:
     return None
 
 
+def _is_entry(entry: Any) -> bool:
+    """Whether ``entry`` can be a job's record in the manifest: an object, whose outputs (if any) are objects."""
+    outputs = entry.get("outputs", {}) if isinstance(entry, dict) else None
+    return isinstance(outputs, dict) and all(isinstance(record, dict) for record in outputs.values())
+
+
 class Manifest:
-    """``manifest.json``: every finished job (seconds, attempts, and the size and SHA-256 of each file it wrote,
-    ``output_names``) and every failed one (its error).
+    """``manifest.json``: every finished job (seconds, attempts, its fingerprint, and the size and SHA-256 of each
+    file it wrote, ``output_names``) and every failed one (its error).
 
     Written atomically after each change, so a killed driver loses nothing that finished. A task that ran before
-    counts as finished only if each file recorded for it is unchanged; outputs the manifest does not record (a run
+    counts as finished only if it was recorded with the task's fingerprint (``Task.fingerprint``: its outputs were made
+    under the same settings) and each file recorded for it is unchanged; outputs the manifest does not record (a run
     made before outputs were recorded, or a driver killed between a job's end and its record) are not trusted, unless
     the manifest is rebuilt. Keys given as absolute paths lie outside the root (evaluations of another run's
     baselines, ``baselines_from``): that run's own manifest verifies them, so here they count as finished if they
@@ -169,11 +176,12 @@ class Manifest:
 
     :param path: the file.
     :param rebuild: instead of reading ``path``, rebuild it: an existing output counts only if this function reads
-        it without raising (a checkpoint loads, JSON parses), and is then recorded. The remedy for a damaged manifest.
+        it without raising (a checkpoint loads, JSON parses) and returns the task's fingerprint (the one the file
+        carries; any value for a task without one), and is then recorded. The remedy for a damaged manifest.
     :raise DamagedFileError: ``path`` cannot be read (and ``rebuild`` is not given).
     """
 
-    def __init__(self, path: Path, rebuild: Callable[[Path], object] | None = None) -> None:
+    def __init__(self, path: Path, rebuild: Callable[[Path], str | None] | None = None) -> None:
         self.path = path
         self.rebuild = rebuild
         self.jobs: dict[str, dict[str, Any]] = {}
@@ -181,6 +189,9 @@ class Manifest:
             data = read_json(path, REBUILD_REMEDY)
             if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
                 raise DamagedFileError(path, 'no "jobs" table', REBUILD_REMEDY)
+            bad = next((key for key, entry in data["jobs"].items() if not _is_entry(entry)), None)
+            if bad is not None:
+                raise DamagedFileError(path, f"the entry of {bad} is not an object", REBUILD_REMEDY)
             self.jobs = data["jobs"]
 
     def record(self, key: str, **entry: Any) -> None:
@@ -191,7 +202,7 @@ class Manifest:
     def record_done(self, root: Path, task: Task, **entry: Any) -> None:
         """Record ``task`` as done, with ``entry`` and the size and SHA-256 of each file it wrote."""
         outputs = {name: _fingerprint(root / name) for name in output_names(root, task)}
-        self.record(task.key, status="done", **entry, outputs=outputs)
+        self.record(task.key, status="done", **entry, fingerprint=task.fingerprint, outputs=outputs)
 
     def _recorded_outputs(self, key: str) -> dict[str, Any] | None:
         entry = self.jobs.get(key, {})
@@ -207,6 +218,9 @@ class Manifest:
             return self._unreadable(root, task)
         outputs = self._recorded_outputs(task.key)
         if outputs is not None:
+            recorded = self.jobs[task.key].get("fingerprint", "")
+            if recorded != task.fingerprint:
+                return f"{MANIFEST_NAME} records it made with other settings (fingerprint {recorded or 'none'})"
             return _changed(root, outputs)
         if Path(task.key).is_absolute():
             return None
@@ -216,9 +230,11 @@ class Manifest:
         assert self.rebuild is not None
         for name in output_names(root, task):
             try:
-                self.rebuild(root / name)
+                found = self.rebuild(root / name)
             except Exception as error:  # whatever the reader raises: the file cannot be kept
                 return f"{root / name} cannot be read ({_last_line(str(error)) or type(error).__name__})"
+            if task.fingerprint and found != task.fingerprint:
+                return f"{root / name} was made by another job or with other settings (fingerprint {found or 'none'})"
         return None
 
 
