@@ -117,3 +117,125 @@ def test_unknown_marker_fails_the_build() -> None:
     hooks = load_hooks()
     with pytest.raises(ValueError, match="unknown generated marker"):
         hooks.expand("text\n<!-- generated:no-such-table -->\n")
+
+
+# --- Docs that cannot break silently: snippet includes and the Python blocks -------------------------------------
+
+SNIPPET_LINE = re.compile(r'^--8<-- "([^"\n]+)"$')
+"""The one include form the docs use: ``--8<-- "path/from/the/repository/root"`` alone on its line."""
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+TRAINS = re.compile(r"\.learn\(|train_alternating\(")
+"""A block that trains runs with every ``learn`` cut to one rollout; the others run as written."""
+
+
+def doc_texts() -> list[Path]:
+    """Every Markdown file the site or the repository's front page shows."""
+    return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+
+
+def doc_id(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def markdown_renderer() -> Any:
+    """Python-Markdown with mkdocs.yml's extensions and settings (snippets read from the repository root)."""
+    markdown = pytest.importorskip("markdown")
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=_Loader)
+    extensions, configs = [], {}
+    for entry in config["markdown_extensions"]:
+        name, settings = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+        extensions.append(name)
+        if name == "pymdownx.snippets":
+            settings = {**(settings or {}), "base_path": [str(ROOT)]}
+        if settings:
+            configs[name] = settings
+    return markdown.Markdown(extensions=extensions, extension_configs=configs)
+
+
+def test_snippets_are_checked_by_the_strict_build() -> None:
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=_Loader)
+    snippets = [
+        e["pymdownx.snippets"]
+        for e in config["markdown_extensions"]
+        if isinstance(e, dict) and "pymdownx.snippets" in e
+    ]
+    assert snippets and snippets[0].get("check_paths") is True, "mkdocs.yml: pymdownx.snippets needs check_paths: true"
+
+
+@pytest.mark.parametrize("path", doc_texts(), ids=doc_id)
+def test_every_include_marker_is_well_formed_and_names_a_file(path: Path) -> None:
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if "--8" not in line and "8<" not in line:
+            continue
+        match = SNIPPET_LINE.fullmatch(line.strip())
+        assert match is not None, f'{doc_id(path)}:{number}: malformed include {line!r}; write --8<-- "path"'
+        assert (ROOT / match.group(1)).is_file(), f"{doc_id(path)}:{number}: includes a missing file {match.group(1)}"
+
+
+@pytest.mark.parametrize("path", doc_texts(), ids=doc_id)
+def test_the_rendered_page_has_no_unresolved_include(path: Path) -> None:
+    """The page's text as a reader sees it (tags stripped: highlighted code is split into spans) shows no include."""
+    import html
+
+    text = html.unescape(re.sub(r"<[^>]+>", "", markdown_renderer().convert(path.read_text())))
+    assert "--8" not in text, f"{doc_id(path)} renders a literal '--8': an include that did not resolve"
+    assert "8<-" not in text, f"{doc_id(path)} renders an unresolved include"
+
+
+def python_blocks() -> list[tuple[str, str]]:
+    """``(name, code)`` of every ```python block of the docs and the README, includes resolved."""
+    blocks = []
+    for path in doc_texts():
+        for index, match in enumerate(PYTHON_BLOCK.finditer(path.read_text())):
+            lines = []
+            for line in match.group(1).splitlines():
+                include = SNIPPET_LINE.fullmatch(line.strip())
+                if include and (ROOT / include.group(1)).is_file():  # a missing file fails the include test
+                    line = (ROOT / include.group(1)).read_text()
+                lines.append(line)
+            blocks.append((f"{doc_id(path)}#python{index}", "\n".join(lines)))
+    return blocks
+
+
+@pytest.fixture
+def one_rollout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every PPO ``learn`` of a docs block collects one rollout and updates once, whatever budget it asks for, and
+    alternating training runs one phase."""
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+    learn = OnPolicyAlgorithm.learn
+
+    def short(self: Any, total_timesteps: int, *args: Any, **kwargs: Any) -> Any:
+        return learn(self, 1, *args, **kwargs)
+
+    monkeypatch.setattr(OnPolicyAlgorithm, "learn", short)
+    import agents.learned_red
+
+    alternate = agents.learned_red.train_alternating
+
+    def one_phase(*args: Any, **kwargs: Any) -> None:
+        alternate(*args, **{**kwargs, "phases": 1})
+
+    monkeypatch.setattr(agents.learned_red, "train_alternating", one_phase)
+
+
+def test_the_docs_have_python_blocks() -> None:
+    names = [name for name, _ in python_blocks()]
+    assert any(name.startswith("README.md") for name in names) and len(names) >= 4, names
+
+
+@pytest.mark.parametrize(("name", "code"), python_blocks(), ids=[name for name, _ in python_blocks()])
+def test_every_python_block_runs(
+    name: str, code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_rollout: None
+) -> None:
+    """Every block compiles and its imports work; it then runs as written in a scratch directory (a block that
+    trains, with one rollout per ``learn``). An included script runs as a module: its ``main()`` is not called."""
+    import ast
+
+    tree = ast.parse(compile(code, name, "exec", flags=ast.PyCF_ONLY_AST))
+    imports = ast.Module(
+        body=[node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))], type_ignores=[]
+    )
+    exec(compile(imports, name, "exec"), {"__name__": "docs_block"})
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, name, "exec"), {"__name__": "docs_block"})
