@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shlex
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -239,3 +240,49 @@ def test_every_python_block_runs(
     exec(compile(imports, name, "exec"), {"__name__": "docs_block"})
     monkeypatch.chdir(tmp_path)
     exec(compile(code, name, "exec"), {"__name__": "docs_block"})
+
+
+# --- Commands that paste ------------------------------------------------------------------------------------------
+
+COMMAND_START = re.compile(r"python (train/ppo_soo\.py|train/sweep\.py)\b")
+
+
+def doc_commands() -> list[tuple[str, str]]:
+    """``(where, command)`` of every ``python train/ppo_soo.py`` / ``train/sweep.py`` command the docs and the
+    README quote, in code spans (which may wrap) and in code blocks (with ``\\`` continuations)."""
+    found = []
+    for path in doc_texts():
+        text = path.read_text()
+        blocks = [m.group(1).replace("\\\n", " ") for m in re.finditer(r"^```\w*\n(.*?)^```$", text, re.M | re.S)]
+        lines = [line.split("  #")[0] for block in blocks for line in block.splitlines()]
+        prose = re.sub(r"^```\w*\n.*?^```$", "", text, flags=re.M | re.S)
+        spans = [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", prose)]
+        for candidate in (*lines, *spans):
+            match = COMMAND_START.search(candidate)
+            if match:
+                found.append((doc_id(path), candidate[match.start() :].strip()))
+    return found
+
+
+def test_the_docs_quote_commands() -> None:
+    assert len(doc_commands()) >= 20
+
+
+@pytest.mark.parametrize(("where", "command"), doc_commands(), ids=[f"{w}:{c[:60]}" for w, c in doc_commands()])
+def test_every_quoted_command_pastes_and_parses(where: str, command: str) -> None:
+    """A quoted command holds no elided list (``0 1 ... 49`` fails in a shell) and its flags parse (nothing runs)."""
+    assert "..." not in command, f"{where}: {command!r} elides part of itself; write it out (or $(seq 0 49))"
+    if "<" in command or "--config" in command:
+        return  # a placeholder to fill in, or a file of the user's
+    args = re.sub(r"\$\(seq (\d+) (\d+)\)", lambda m: " ".join(map(str, range(int(m[1]), int(m[2]) + 1))), command)
+    script, *argv = shlex.split(args)[1:]
+    if script == "train/ppo_soo.py":
+        from soo_rl.cli.experiment import parse_config
+
+        parse_config(argv)
+    else:
+        from soo_rl.cli.settings import parse_settings
+        from soo_rl.cli.sweep import USAGE
+        from soo_rl.experiment.sweep import SWEEP_RECIPES, SweepConfig, sweep_from_mapping
+
+        parse_settings(SweepConfig, argv, USAGE, sweep_from_mapping, SWEEP_RECIPES)
