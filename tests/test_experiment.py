@@ -273,3 +273,12 @@ def test_the_reports_command_reproduces_every_setting(argv: list[str]) -> None:
     command = reproduce_command(config)
     assert command.startswith("python train/ppo_soo.py ")
     assert parse_config(command.split()[2:]).to_dict() == config.to_dict()
+
+
+def test_a_quick_report_says_it_is_a_smoke_test(quick_run: Path) -> None:
+    from soo_rl.report.experiment import QUICK_NOTE, markdown_report
+
+    assert (quick_run / "report.md").read_text().startswith("# SOO-RL experiment report\n\n" + QUICK_NOTE)
+    results = json.loads((quick_run / "results.json").read_text())
+    results["config"]["quick"] = False
+    assert QUICK_NOTE not in markdown_report(results)
