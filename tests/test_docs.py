@@ -286,3 +286,28 @@ def test_every_quoted_command_pastes_and_parses(where: str, command: str) -> Non
         from soo_rl.experiment.sweep import SWEEP_RECIPES, SweepConfig, sweep_from_mapping
 
         parse_settings(SweepConfig, argv, USAGE, sweep_from_mapping, SWEEP_RECIPES)
+
+
+# --- Texts a reader can place ----------------------------------------------------------------------------------------
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+UNPLACEABLE = re.compile(r"\bissues? \d+|\bissue's\b|\bthis (?:morning|session)\b|\btoday's\b|\bSPEC\b")
+"""Words that point to the project's own history or files a reader does not have."""
+
+
+@pytest.mark.parametrize("path", doc_texts(), ids=doc_id)
+def test_no_link_leaves_the_repository(path: Path) -> None:
+    for target in LINK.findall(path.read_text()):
+        if re.match(r"[a-z]+:|#", target):
+            continue  # a web address or an anchor on the page
+        resolved = (path.parent / target.split("#")[0]).resolve()
+        assert resolved.is_relative_to(ROOT), f"{doc_id(path)} links outside the repository: {target}"
+        generated = resolved.is_relative_to(DOCS / "gifs")  # written by docs/hooks.py at build time
+        assert generated or resolved.exists(), f"{doc_id(path)} links to a missing file: {target}"
+
+
+@pytest.mark.parametrize("path", doc_texts(), ids=doc_id)
+def test_no_issue_numbers_or_diary_words(path: Path) -> None:
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        match = UNPLACEABLE.search(line)
+        assert match is None, f"{doc_id(path)}:{number}: {match.group(0)!r} means nothing to a reader: {line.strip()}"
