@@ -64,3 +64,17 @@ def test_the_code_cites_sections_that_exist() -> None:
             assert title in headings(target), f"{path.relative_to(root)} cites {page}, {title!r}: no such section"
             cited += 1
     assert cited >= 3
+
+
+NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def test_the_readme_counts_the_worlds_and_variants_of_the_code() -> None:
+    from envs.variants import HELD_OUT_VARIANTS
+    from soo_rl.experiment.config import TRAINING_PRESETS
+
+    text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    assert f"{NUMBERS[len(TRAINING_PRESETS)]} training worlds" in text, (
+        f"README: {len(TRAINING_PRESETS)} training worlds"
+    )
+    assert f"{NUMBERS[len(HELD_OUT_VARIANTS)]} held-out variants" in text, f"README: {len(HELD_OUT_VARIANTS)} variants"
