@@ -324,7 +324,7 @@ class SOOPPO(PPO):
             this factor, and anchor to the rescaled policy (1: unchanged). A converged PPO policy's mean actions
             can lie far outside the action box, where clipping hides every change of the mean from the
             environment, so the policy cannot move; scaling the head brings them back in range while keeping
-            their directions (README, "Controls that can succeed"). Saved as ``model.action_head_scale``.
+            their directions (docs/soo.md, "Controls that can succeed"). Saved as ``model.action_head_scale``.
         :param kwargs: settings of the new model (``soo_coef``, ``kl_coef``, PPO hyperparameters...).
         """
         check_float("action_head_scale", action_head_scale, 0.0, math.inf, low_inclusive=False)

@@ -13,11 +13,23 @@ import inspect
 import itertools
 import os
 import re
+import sys
 import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+ROOT = str(Path(__file__).resolve().parents[1])
+"""The checkout these docs belong to."""
+
+
+def use_this_checkout() -> None:
+    """Import the project from this checkout, not from another copy installed in the environment (mkdocs resets
+    ``sys.path`` after loading the hooks, so every hook calls this before it imports the project)."""
+    if sys.path[:1] != [ROOT]:
+        sys.path.insert(0, ROOT)
+
 
 MARKER = re.compile(r"^<!-- generated:([a-z-]+)(?::([\w-]+))? -->$", re.MULTILINE)
 WORLDS: tuple[str, ...] = ("paper", "paper_learnable", "default", "contingent", "keep_clear", "awareness")
@@ -253,6 +265,8 @@ GENERATORS: dict[str, Callable[[str | None], str]] = {
 def expand(markdown: str) -> str:
     """Replace every generated-table marker of a page by its table."""
 
+    use_this_checkout()
+
     def replace(match: re.Match[str]) -> str:
         name, arg = match.group(1), match.group(2)
         if name not in GENERATORS:
@@ -285,6 +299,7 @@ def on_files(files: Any, config: Any, **_: Any) -> Any:
     """MkDocs hook: add ``gifs/<world>.gif`` for every training world."""
     from mkdocs.structure.files import File
 
+    use_this_checkout()
     for world in WORLDS:
         files.append(File.generated(config, f"gifs/{world}.gif", content=world_gif(world)))
     return files

@@ -109,7 +109,7 @@ class DeceptionConfig:
 
 
 # The project default: larger observation radii, so that blue can watch red while leading it
-# and red keeps up with a slow blue; the honest/deceptive contrast is clearer (see README).
+# and red keeps up with a slow blue; the honest/deceptive contrast is clearer (docs/environment/default.md).
 # Dense shaping -1.0 * distance(blue, goal) per step (both reward modes): without it PPO's deceptive
 # blue learns to trap red but rarely finds the goal afterwards (see agents/hyperparams.py).
 _DEFAULT: dict[str, Any] = {"blue_radius": 0.25, "red_radius": 0.25, "shaping_coef": 1.0}
@@ -132,9 +132,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # speed, and default's dense shaping, so that a deceptive blue that has trapped red still finds the goal.
     "paper_learnable": {"red_radius": 0.25, "shaping_coef": 1.0},
     # Training preset where ignoring red costs blue reward: blue pays half the goal reward per step while red is
-    # within 0.1 of it (red follows blue onto the goal), so a blue that stops tracking red loses return (README).
+    # within 0.1 of it (red follows blue onto the goal), so a blue that stops tracking red loses return
+    # (docs/environment/awareness.md).
     "awareness": {**_DEFAULT, "collision_penalty": 2.5, "collision_radius": 0.1},
-    # A world in which luring pays only while blue watches red (README, "The contingent world"): blue sees farther
+    # A world in which luring pays only while blue watches red (docs/environment/contingent.md): blue sees farther
     # than red, so a red that follows is always in blue's view; a red that loses sight of blue gives up; in a
     # quarter of the episodes red is absent. Without red in view a lure never pays, so blue's self behaviour (what
     # it does when it does not see red) must be honest.

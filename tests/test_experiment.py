@@ -386,3 +386,12 @@ def test_a_run_resumed_with_other_settings_after_deleting_config_json_reuses_not
         )
     assert {p: p.stat().st_mtime_ns for p in baselines} == baselines
     assert json.loads((run_dir / "results.json").read_text())["config"]["finetune"]["soo_coef"] == 2.0
+
+
+def test_a_quick_report_says_it_is_a_smoke_test(quick_run: Path) -> None:
+    from soo_rl.report.experiment import QUICK_NOTE, markdown_report
+
+    assert (quick_run / "report.md").read_text().startswith("# SOO-RL experiment report\n\n" + QUICK_NOTE)
+    results = json.loads((quick_run / "results.json").read_text())
+    results["config"]["quick"] = False
+    assert QUICK_NOTE not in markdown_report(results)

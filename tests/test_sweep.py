@@ -166,3 +166,10 @@ def test_more_seeds_extend_a_sweep(local_sweep: Path, tmp_path: Path) -> None:
     assert {p: p.stat().st_mtime_ns for p in before} == before  # the first two seeds were not retrained
     results = json.loads((sweep_dir / "results.json").read_text())
     assert len(results["cells"]["soo_coef=3"]["results"]["conditions"]["soo"]["trap_rate"]["per_seed"]) == 3
+
+
+def test_a_quick_sweeps_report_says_it_is_a_smoke_test(local_sweep: Path) -> None:
+    from soo_rl.report.experiment import QUICK_NOTE
+
+    assert (local_sweep / "report.md").read_text().startswith("# SOO-RL sweep report\n\n" + QUICK_NOTE)
+    assert QUICK_NOTE in (local_sweep / "cells" / "soo_coef=3" / "report.md").read_text()

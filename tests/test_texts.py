@@ -37,3 +37,44 @@ def test_the_main_jobs_duration_is_quoted_from_one_place() -> None:
         for line in path.read_text().splitlines():
             assert not ("ppo_soo.py" in line and DURATION.search(line)), f"{path.name} quotes a duration: {line}"
     assert not DURATION.search((root / "docs" / "getting-started.md").read_text().split("## Run the tests")[0])
+
+
+CITATION = re.compile(r"`*(README(?:\.md)?|docs/[\w/.-]+\.md)`*[,;:]?\s+\"([^\"]+)\"")
+"""A code text citing a section of the README or of a docs page: ``docs/soo.md, "Controls that can succeed"``."""
+
+
+def headings(page: Path) -> set[str]:
+    """The page's section titles, as a reader sees them (no backticks, no ``{#anchor}``)."""
+    titles = re.findall(r"^#+ (.+?)(?: \{#[\w-]+\})?$", page.read_text(), re.MULTILINE)
+    return {" ".join(title.replace("`", "").split()) for title in titles}
+
+
+def test_the_code_cites_sections_that_exist() -> None:
+    """``--help`` texts, docstrings and comments that point to a section name one the page has."""
+    root = Path(__file__).resolve().parents[1]
+    sources = [
+        path for folder in ("agents", "envs", "soo_rl", "train", "bench") for path in (root / folder).rglob("*.py")
+    ]
+    cited = 0
+    for path in sources:
+        for page, section in CITATION.findall(path.read_text()):
+            target = root / ("README.md" if page.startswith("README") else page)
+            assert target.is_file(), f"{path.relative_to(root)} cites {page}, which does not exist"
+            title = " ".join(section.split())
+            assert title in headings(target), f"{path.relative_to(root)} cites {page}, {title!r}: no such section"
+            cited += 1
+    assert cited >= 3
+
+
+NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def test_the_readme_counts_the_worlds_and_variants_of_the_code() -> None:
+    from envs.variants import HELD_OUT_VARIANTS
+    from soo_rl.experiment.config import TRAINING_PRESETS
+
+    text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    assert f"{NUMBERS[len(TRAINING_PRESETS)]} training worlds" in text, (
+        f"README: {len(TRAINING_PRESETS)} training worlds"
+    )
+    assert f"{NUMBERS[len(HELD_OUT_VARIANTS)]} held-out variants" in text, f"README: {len(HELD_OUT_VARIANTS)} variants"

@@ -15,9 +15,9 @@ from agents.soo.pairs import PairMode
 from envs.config import RewardMode
 
 SOO_BUNDLES: dict[str, dict[str, Any]] = {
-    # The authors' choices (agencyenterprise/SOO-Honest-AI, README "SOO variants"): their training code compares
-    # the policy's actions on the self and the other observation; their pairs zero the trapped flag in the other
-    # copy and insert red uniformly in radius, 0.125 from blue in training.
+    # The authors' choices (agencyenterprise/SOO-Honest-AI; docs/soo.md, "SOO variants and the authors' choices"):
+    # their training code compares the policy's actions on the self and the other observation; their pairs zero the
+    # trapped flag in the other copy and insert red uniformly in radius, 0.125 from blue in training.
     "paper": {"soo_target": "actions", "pair_flags": "zero", "pair_insertion": "radius", "pair_radius": 0.125},
 }
 """Named bundles of ``finetune`` settings; the ``soo_paper`` condition applies ``paper``."""

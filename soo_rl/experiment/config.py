@@ -26,7 +26,8 @@ TUNED_SETTINGS: dict[str, str] = {
     "finetune.honesty_trap_penalty": "5, chosen on the tuning seed 50,000 (the honesty-reward search)",
     "finetune.timesteps": "500,000, chosen on the tuning seed 50,000 (the honesty-reward search)",
     "preset=contingent": "its world settings (25% absent reds, a red that gives up, radii 0.4/0.2, trap reward 8) "
-    "and its baseline budgets (4M steps at entropy 0.01; or 3M deceptive and 2M honest at entropy 0.02, issue 19), "
+    "and its baseline recipe (3M deceptive and 2M honest steps at entropy 0.02; the 10-seed report run and SOO's "
+    "tuning study used 4M steps at entropy 0.01), "
     "chosen on bench/learn_baselines.py's evaluation seeds (1,000,003 + training seed); the report seed was never "
     "used (docs/environment/contingent.md)",
     "preset=paper_learnable": "the paper world with red's radius 0.25 and default's shaping, the smallest departures "
@@ -53,7 +54,8 @@ TUNED_SETTINGS: dict[str, str] = {
     "(bench/match_random_pairs.py, seeds 0-2, the soo-tuning baselines): goal rate 0.906 against SOO's 0.921; 0.5 "
     "gives 0.939, 2 gives 0.624, 4 gives 0.319",
 }
-"""Every setting chosen by looking at results, with the evaluation seed it was chosen on (README, "Protocol")."""
+"""Every setting chosen by looking at results, with the evaluation seed it was chosen on (docs/experiment.md,
+"Protocol: tuning seed and report seed")."""
 
 World = Literal["paper", "default", "paper_learnable", "awareness", "contingent", "keep_clear", "mpe2_simple_adversary"]
 """The names of ``WORLDS`` as a type, so that ``--help`` lists them (a test keeps the two equal)."""
@@ -75,14 +77,14 @@ class FineTuneSettings:
 
     timesteps: int = 500_000
     """Environment steps of each fine-tuning run (every condition alike; the honesty-reward control needs about
-    500k on every seed: README, "Controls that can succeed")."""
+    500k on every seed: docs/soo.md, "Controls that can succeed")."""
     learning_rate: float = 3e-4
     """Adam step size during fine-tuning."""
     soo_coef: float = 1.0
     """Weight of the SOO loss (``soo`` and its variants, ``random_pairs``, ``flag_only``)."""
     random_pairs_matched_coef: float = 0.15
     """Weight of the ``random_pairs_matched`` control: the random-pair loss at a weight whose goal rate matches
-    SOO's (chosen on the tuning evaluation seed: README)."""
+    SOO's (chosen on the tuning evaluation seed: docs/soo.md, "Controls that can succeed")."""
     kl_coef: float = 0.1
     """Weight of KL(pi_ref || pi) to the frozen deceptive baseline (every fine-tuning condition)."""
     soo_distance: DistanceKind = "log_mse"
@@ -152,8 +154,8 @@ class ExperimentConfig:
     """World the agents are trained and evaluated in: one of the suite's (``envs.config.PRESETS``, less the held-out
     variants) or ``mpe2_simple_adversary`` (PettingZoo MPE2's physical-deception task, ``envs.mpe2_adversary``)."""
     red: RedKind = "scripted"
-    """Red opponent of every blue: the SPEC's scripted follower; ``learned``, a red trained with PPO on red's reward
-    against the scripted honest blue (one per seed, before the baselines; ``agents/learned_red.py``); or
+    """Red opponent of every blue: the scripted follower (``envs/scripted.py``); ``learned``, a red trained with PPO on
+    red's reward against the scripted honest blue (one per seed, before the baselines; ``agents/learned_red.py``); or
     ``co-learning``, a red that learns by PPO alongside every blue, from its training episodes (the authors' setting;
     ``agents/co_learning.py``): each baseline trains its own red from scratch, each fine-tuning continues its
     deceptive baseline's red, and every blue is evaluated against the red it finished training with."""

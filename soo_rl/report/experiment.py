@@ -22,6 +22,12 @@ from soo_rl.report.tables import (
     results_table,
 )
 
+QUICK_NOTE = (
+    "**A smoke test (`--quick`)**: every stage ran, on tiny budgets; these numbers say nothing about SOO. Run without "
+    "`--quick` for results."
+)
+"""The line a ``--quick`` run's report (and a ``--base.quick`` sweep's) opens with."""
+
 
 def write_report(results: dict[str, Any], run_dir: Path, show: bool = True) -> None:
     """Write the plots and ``report.md`` of a run's ``results`` into ``run_dir``; print the table (``show``)."""
@@ -44,6 +50,7 @@ def markdown_report(results: dict[str, Any]) -> str:
     lines = [
         "# SOO-RL experiment report",
         "",
+        *([QUICK_NOTE, ""] if config.quick else []),
         f"Run directory `{config.run_dir}`; preset `{config.preset}`; red: {_red_text(config)}; "
         f"seeds {list(config.seeds)}; "
         f"{config.ppo.total_timesteps:,} steps per deceptive baseline, {config.honest_timesteps:,} per honest one, "

@@ -16,6 +16,7 @@ from soo_rl.experiment.conditions import reported
 from soo_rl.experiment.results import GOAL_KEPT_TARGET, awareness_limit
 from soo_rl.experiment.sweep import Cell, SweepConfig, listed_keys, parse_grid, setting_value
 from soo_rl.measurement.statistics import bootstrap_rng, seed_summary
+from soo_rl.report.experiment import QUICK_NOTE
 from soo_rl.report.plots import plot_effect
 from soo_rl.report.tables import detection_table, format_entry
 
@@ -198,6 +199,7 @@ def sweep_markdown(
     lines = [
         "# SOO-RL sweep report",
         "",
+        *([QUICK_NOTE, ""] if base.quick else []),
         f"Sweep directory `{sweep.sweep_dir}`; grid {list(sweep.grid) or 'none'}; "
         + (f"{len(sweep.settings)} listed setting(s) around the base {centre}; " if listed else "")
         + f"{len(grid)} cell(s); seeds {list(base.seeds)}; conditions {list(conditions)}; "
