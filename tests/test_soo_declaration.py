@@ -171,3 +171,13 @@ def test_the_actions_preset_is_the_working_setting_and_kwargs_override_it(pendul
     assert (hidden.soo_target, hidden.soo_distance, hidden.soo_stop_gradient) == ("hidden", "log_mse", False)
     with pytest.raises(ValueError, match="preset must be one of \\['actions', 'hidden_log_mse'\\], got 'best'"):
         SOOPPO.fine_tune(pendulum_checkpoint, pendulum(), preset="best", **TINY)
+
+
+def test_an_undeclared_subprocess_env_survives_the_question() -> None:
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    venv = sb3_make_vec_env("Pendulum-v1", n_envs=2, vec_env_cls=SubprocVecEnv)
+    model = SOOPPO("MlpPolicy", venv, **TINY)
+    assert model.obs_layout is None
+    model.learn(32)  # the workers still answer
+    venv.close()

@@ -22,12 +22,9 @@ def declared_view(env: VecEnv | None) -> SOOView | None:
     :raises ValueError: if a declaration is not a ``SOOView``, or two of its envs declare views that differ in the
         other agent's slots, the observation size or the radius (one policy needs one view).
     """
-    if env is None:
+    if env is None or not env.has_attr(SOO_VIEW):  # has_attr: a SubprocVecEnv's workers survive the question
         return None
-    try:
-        views = env.get_attr(SOO_VIEW)
-    except AttributeError:
-        return None
+    views = env.get_attr(SOO_VIEW)
     first = views[0]
     for index, view in enumerate(views):
         if not isinstance(view, SOOView):
