@@ -10,6 +10,7 @@ training is bit-for-bit vanilla stable-baselines3 PPO with the same seed.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,6 +27,7 @@ from torch.nn import functional as F
 
 from agents.policy import SOO_TARGETS, SOOActorCriticPolicy, SOOTarget
 from agents.soo.distances import DISTANCE_KINDS, DistanceKind, pair_loss, row_pair_loss
+from agents.soo.env import check_raw_observations, declared_view
 from agents.soo.pairs import (
     PAIR_MODES,
     OtherSlots,
@@ -36,8 +38,9 @@ from agents.soo.pairs import (
     other_copies,
     self_mask,
 )
+from agents.soo.presets import preset_kwargs
 from envs.io import atomic_path, sha256_of
-from envs.layout import BLUE, ObsLayout, layout_for
+from envs.layout import ObsLayout
 from envs.validation import check_choice, check_float, check_int
 
 
@@ -173,22 +176,26 @@ class SOOPPO(PPO):
     """stable-baselines3 PPO plus the SOO auxiliary loss and the reference-policy anchor.
 
     :param policy: policy class or alias (``"MlpPolicy"`` is ``SOOActorCriticPolicy`` here).
-    :param env: the training env (for the deception envs, ``envs.deception_v0.make_vec_env``).
+    :param env: the training env; with ``soo_coef > 0``, its observations must be raw (no
+        ``VecNormalize(norm_obs=True)``). If it declares the learner's ``envs.layout.SOOView`` (its ``soo_view``
+        attribute, read with ``get_attr``: the suite's worlds, ``envs.observation_radius.ObservationRadius`` through
+        ``envs.shared_vec_env.SharedPolicyVecEnv``), the layout and radius are read from it.
     :param soo_coef: weight of the SOO loss (>= 0; 0 disables it).
     :param kl_coef: weight of ``KL(pi_ref || pi)`` on the minibatch states (>= 0; needs ``reference``).
     :param soo_distance: ``"mse"`` or the paper's ``"log_mse"``.
     :param soo_stop_gradient: treat the self activations as constants, so only the other-representation moves.
     :param soo_pair_mode: ``"self_other"`` (SOO), ``"random"`` (the mismatched-pair control) or ``"flag_only"``
-        (the control whose other copy only has the ``red_trapped`` slot zeroed).
+        (the control whose other copy only has the layout's flags, e.g. ``red_trapped``, zeroed).
     :param soo_pair_options: how the other copy is built (``agents.soo.pairs.PairOptions``: flags, insertion
         distribution, insertion radius).
     :param soo_target: what SOO compares: the actor's ``"hidden"`` activations or its mean ``"actions"``.
     :param soo_max_selves: self observations used per minibatch (``None``: all in the minibatch).
     :param soo_inserts_per_self: inserted other positions per self observation.
-    :param soo_radius: the learner's observation radius (``None``: read from the env; required with ``obs_layout``
-        when ``soo_coef > 0``); the insertion disk's radius unless ``soo_pair_options.radius`` is set.
-    :param obs_layout: the learner's observation layout (``None``: read from the env); for any other env, its
-        declaration (``envs.layout.ObsLayout``, e.g. ``envs.observation_radius.ObservationRadius.obs_layout``).
+    :param soo_radius: the learner's observation radius (``None``: the env's ``soo_view``; required with
+        ``obs_layout`` when ``soo_coef > 0``); the insertion disk's radius unless ``soo_pair_options.radius`` is set.
+        A value that differs from the env's declaration is used, with a warning.
+    :param obs_layout: the learner's observation layout (``envs.layout.ObsLayout``; ``None``: the env's
+        ``soo_view``). A layout that differs from the env's declaration is used, with a warning.
     :param reference: path of a checkpoint whose policy is the frozen anchor; its weights are saved
         inside this model's checkpoints, with the path and SHA-256 of the file they came from.
     :param kwargs: passed to stable-baselines3's ``PPO``.
@@ -264,34 +271,44 @@ class SOOPPO(PPO):
         else:
             self.soo_generator.manual_seed(int(self.seed))
         self._resolve_layout_and_radius()
-        self.other_slots = OtherSlots.from_layout(self.obs_layout) if self.obs_layout is not None else None
-        if self.soo_coef > 0 and self.other_slots is None:
-            raise ValueError(
-                "soo_coef > 0 needs the learner's observation layout: pass obs_layout=... or use an env "
-                "from envs.deception_v0.make_vec_env"
-            )
         if self.obs_layout is not None:
             self.obs_layout.check_shape(self.observation_space.shape, "the learner's observation space")
-        if self.soo_coef > 0 and self.soo_radius is None:
-            raise ValueError(
-                "soo_coef > 0 needs the learner's observation radius (the insertion disk's): pass soo_radius=..."
-            )
+        self.other_slots = OtherSlots.from_layout(self.obs_layout) if self.obs_layout is not None else None
+        if self.soo_coef > 0:
+            if self.other_slots is None or self.soo_radius is None:
+                missing = "layout" if self.other_slots is None else "radius (the insertion disk's)"
+                raise ValueError(
+                    f"soo_coef > 0 needs the learner's observation {missing}: pass obs_layout=... and soo_radius=..., "
+                    "or give the env a soo_view (envs.layout.SOOView; ObservationRadius declares it)"
+                )
+            check_raw_observations(self.env)
         if self.reference_sha256 is not None:
             # Rebuilt empty here; its weights come from the checkpoint (or from _load_reference).
             self.reference_policy = self._make_reference_module()
 
     def _resolve_layout_and_radius(self) -> None:
-        if self.env is None or (self.obs_layout is not None and self.soo_radius is not None):
+        """Take the layout and radius the env declares (``soo_view``) where none was given; warn where the given
+        ones differ from the declaration."""
+        view = declared_view(self.env)
+        if view is None:
             return
-        try:
-            config = self.env.get_attr("config")[0]
-            learner = self.env.get_attr("learner")[0]
-        except AttributeError:
-            return
-        if self.obs_layout is None:
-            self.obs_layout = layout_for(learner, config.num_landmarks)
-        if self.soo_radius is None:
-            self.soo_radius = config.blue_radius if learner == BLUE else config.red_radius
+        for name, declared in (("obs_layout", view.layout), ("soo_radius", view.radius)):
+            given = getattr(self, name)
+            if given is None:
+                setattr(self, name, declared)
+            elif given != declared:
+                warnings.warn(
+                    f"{name} {describe(given)} differs from the env's soo_view ({describe(declared)}); using {name} "
+                    f"{describe(given)}",
+                    UserWarning,
+                    stacklevel=4,
+                )
+
+    def set_env(self, env: Any, force_reset: bool = True) -> None:
+        """SB3's ``set_env``, refusing normalised observations when SOO is on (``soo_coef > 0``)."""
+        super().set_env(env, force_reset)
+        if self.soo_coef > 0:
+            check_raw_observations(self.env)
 
     def _make_reference_module(self) -> ActorCriticPolicy:
         reference = self.policy_class(
@@ -315,8 +332,18 @@ class SOOPPO(PPO):
             raise ValueError(f"reference policy {path} has a different network architecture: {error}") from None
 
     @classmethod
-    def fine_tune(cls, checkpoint: str | Path, env: Any, action_head_scale: float = 1.0, **kwargs: Any) -> SOOPPO:
+    def fine_tune(
+        cls,
+        checkpoint: str | Path,
+        env: Any,
+        action_head_scale: float = 1.0,
+        preset: str | None = None,
+        **kwargs: Any,
+    ) -> SOOPPO:
         """A new model starting from ``checkpoint``'s policy weights, with that policy as the anchor.
+
+        The learner's ``obs_layout`` and ``soo_radius`` are the checkpoint's unless given (a warning says when
+        a given one differs from the checkpoint's), else the env's declaration (``soo_view``).
 
         :param checkpoint: an SB3 PPO or SOOPPO zip (e.g. the trained deceptive blue).
         :param env: the fine-tuning env.
@@ -325,11 +352,25 @@ class SOOPPO(PPO):
             can lie far outside the action box, where clipping hides every change of the mean from the
             environment, so the policy cannot move; scaling the head brings them back in range while keeping
             their directions (docs/soo.md, "Controls that can succeed"). Saved as ``model.action_head_scale``.
+        :param preset: a named SOO setting (``agents.soo.presets.SOO_PRESETS``: ``"actions"``, the setting that
+            works where deception needs the other in view, or ``"hidden_log_mse"``); ``kwargs`` override its values.
         :param kwargs: settings of the new model (``soo_coef``, ``kl_coef``, PPO hyperparameters...).
         """
         check_float("action_head_scale", action_head_scale, 0.0, math.inf, low_inclusive=False)
+        kwargs = {**preset_kwargs(preset), **kwargs} if preset is not None else dict(kwargs)
         source = load_checkpoint(checkpoint, device=kwargs.get("device", "auto"))
         kwargs.setdefault("policy_kwargs", source.policy_kwargs)
+        for name in ("obs_layout", "soo_radius"):
+            stored, given = getattr(source, name, None), kwargs.get(name)
+            if given is None:
+                kwargs[name] = stored
+            elif stored is not None and given != stored:
+                warnings.warn(
+                    f"{name} {describe(given)} differs from the one stored in {checkpoint} ({describe(stored)}); "
+                    f"using {name} {describe(given)}",
+                    UserWarning,
+                    stacklevel=2,
+                )
         model = cls(SOOActorCriticPolicy, env, reference=checkpoint, **kwargs)
         model.policy.load_state_dict(source.policy.state_dict())
         model.action_head_scale = float(action_head_scale)
@@ -596,6 +637,13 @@ class SOOPPO(PPO):
             self.logger.record("rollout/trap_rate", float(np.mean([info["trapped"] for info in episodes])))
             self.logger.record("rollout/goal_rate", float(np.mean([info["blue_at_goal"] for info in episodes])))
         super().dump_logs(iteration)
+
+
+def describe(value: Any) -> str:
+    """A short description of an observation layout (its size, other agent and slots) or a radius, for messages."""
+    if isinstance(value, ObsLayout):
+        return f"<{value.size} entries, other {value.other!r}, flags {list(value.flags)}, slots {list(value.names)}>"
+    return repr(value)
 
 
 class CheckpointError(ValueError):

@@ -14,22 +14,35 @@ of the observer's radius, and ``other_visible`` is then 0.
 
 ``ObsLayout`` is also how any other environment is declared to the SOO tools (pairs, SOO value, blind mask,
 probe, ``SOOPPO``): name the slots of the agent SOO compares the learner with, ``<other>_rel`` (its 2-D
-relative position) and, if the observation has one, ``<other>_visible`` (1 while it is seen); see
-``ObsLayout.from_slots`` and ``envs.observation_radius``.
+relative position) and, if the observation has one, ``<other>_visible`` (1 while it is seen), and declare the
+episode flags (``flags``, e.g. ``red_trapped``); see ``ObsLayout.from_slots`` and ``envs.observation_radius``.
+
+An environment tells ``SOOPPO`` what it declares through one attribute, ``soo_view`` (``SOOView``: the learner's
+layout and observation radius), which SB3's ``VecEnv.get_attr`` reads; a PettingZoo ``ParallelEnv`` declares
+``soo_views``, one ``SOOView`` per observer (``envs.observation_radius.ObservationRadius`` sets it), and
+``envs.shared_vec_env.SharedPolicyVecEnv`` passes its learners' on as ``soo_view``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from envs.validation import check_float
 
 BLUE = "blue_0"
 RED = "red_0"
 AGENTS: tuple[str, str] = (RED, BLUE)
+SOO_VIEW = "soo_view"
+"""The env attribute (read with SB3's ``VecEnv.get_attr``) that declares the learner's ``SOOView``."""
+SOO_VIEWS = "soo_views"
+"""The PettingZoo ``ParallelEnv`` attribute that declares one ``SOOView`` per observer."""
 
 
 SlotSpec = int | slice | tuple[int, int]
@@ -47,12 +60,17 @@ class ObsLayout:
     :param fields: ``(name, width)`` pairs in observation order, covering the whole observation.
     :param other: the prefix of the other agent's slot names (e.g. ``"adversary_0"`` for ``adversary_0_rel``);
         the suite's own worlds use ``"other"``. With several other agents, it names the one SOO inserts.
+    :param flags: slots of the episode's state that belong to no agent (e.g. ``red_trapped``), whatever their
+        names: ``envs.observation_radius.ObservationRadius`` never hides them, and SOO's ``zero`` pair option
+        (``agents.soo.pairs.PairOptions.flags``) sets them to 0 in the other copy.
     """
 
     fields: tuple[tuple[str, int], ...]
     """``(name, width)`` pairs in observation order."""
     other: str = "other"
     """Prefix of the slots of the agent SOO compares the learner with: ``<other>_rel``, ``<other>_visible``."""
+    flags: tuple[str, ...] = ()
+    """Slots of the episode's state that belong to no agent (never hidden with one; zeroed by ``flags="zero"``)."""
     _slices: dict[str, slice] = field(init=False, repr=False, compare=False)
     _size: int = field(init=False, repr=False, compare=False)
     _names: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -74,18 +92,31 @@ class ObsLayout:
             slices[name] = slice(start, start + int(width))
             start += int(width)
         object.__setattr__(self, "fields", tuple((name, where.stop - where.start) for name, where in slices.items()))
+        object.__setattr__(self, "flags", tuple(self.flags))
+        unknown = [name for name in self.flags if name not in slices]
+        if unknown or len(set(self.flags)) != len(self.flags):
+            raise ValueError(f"flags must be distinct slots of the layout {tuple(slices)}, got {self.flags!r}")
         object.__setattr__(self, "_slices", slices)
         object.__setattr__(self, "_size", start)
         object.__setattr__(self, "_names", tuple(slices))
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Layouts pickled (in checkpoints) before flags were declared knew one flag, by its name: red_trapped.
+        if "flags" not in state:
+            state = {**state, "flags": ("red_trapped",) if "red_trapped" in state["_slices"] else ()}
+        self.__dict__.update(state)
+
     @classmethod
-    def from_slots(cls, size: int, slots: Mapping[str, SlotSpec], other: str = "other") -> ObsLayout:
+    def from_slots(
+        cls, size: int, slots: Mapping[str, SlotSpec], other: str = "other", flags: Sequence[str] = ()
+    ) -> ObsLayout:
         """The layout of a ``size``-long observation in which only ``slots`` are named; the entries between
         them become anonymous slots (named ``_<start>:<stop>``).
 
         :param size: length of the observation vector (the observation space's ``shape[0]``).
         :param slots: name to place, e.g. ``{"adversary_0_rel": slice(6, 8), "adversary_0_visible": 10}``.
         :param other: prefix of the slots of the agent SOO compares the learner with (``ObsLayout.other``).
+        :param flags: names of ``slots`` that are episode flags (``ObsLayout.flags``).
         :raises ValueError: naming the slot, if one lies outside the observation or two overlap.
         """
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
@@ -104,7 +135,7 @@ class ObsLayout:
             position, previous = stop, name
         if position < size:
             fields.append((f"_{position}:{size}", size - position))
-        return cls(tuple(fields), other)
+        return cls(tuple(fields), other, tuple(flags))
 
     def with_other(self, other: str) -> ObsLayout:
         """The same layout with ``other`` as the agent SOO compares the learner with (it needs ``<other>_rel``)."""
@@ -157,6 +188,25 @@ class ObsLayout:
         return isinstance(name, str) and name in self._slices
 
 
+@dataclass(frozen=True)
+class SOOView:
+    """What SOO needs to know about a learner's observation, as an env declares it (its ``soo_view`` attribute).
+
+    :param layout: the learner's observation layout (``layout.other`` is the agent SOO inserts).
+    :param radius: the learner's observation radius (> 0): the other agent is in view within it, and SOO inserts
+        it in the disk of this radius.
+    """
+
+    layout: ObsLayout
+    radius: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.layout, ObsLayout):
+            raise ValueError(f"layout must be an envs.layout.ObsLayout, got {self.layout!r}")
+        check_float("radius", self.radius, 0.0, math.inf, low_inclusive=False)
+        object.__setattr__(self, "radius", float(self.radius))
+
+
 def check_width(name: str, width: object) -> None:
     """Raise ``ValueError`` unless ``width`` (of slot ``name``) is an integer >= 1."""
     if isinstance(width, bool | np.bool_) or not isinstance(width, numbers.Integral) or width < 1:
@@ -193,7 +243,8 @@ def blue_layout(num_landmarks: int) -> ObsLayout:
             ("other_rel", 2),
             ("other_visible", 1),
             ("red_trapped", 1),
-        )
+        ),
+        flags=("red_trapped",),
     )
 
 
@@ -208,7 +259,8 @@ def red_layout(num_landmarks: int) -> ObsLayout:
             ("other_visible", 1),
             ("other_last_seen_rel", 2),
             ("red_trapped", 1),
-        )
+        ),
+        flags=("red_trapped",),
     )
 
 

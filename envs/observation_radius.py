@@ -4,11 +4,12 @@ Many environments (MPE2's among them) show every agent at every distance. ``Obse
 observer's view, each other agent that lies beyond the observer's radius (its slots are set to 0) and appends
 one visibility bit per other agent. Where the agents sit is declared with ``envs.layout.ObsLayout``: the
 observer's layout names each other agent's relative position ``<agent>_rel``; further slots named
-``<agent>_<anything>`` (e.g. a velocity) are that agent's too and are hidden with it. The wrapped view's layout
-(``ObservationRadius.obs_layout``) is declared automatically, so the SOO tools work on it::
+``<agent>_<anything>`` (e.g. a velocity) are that agent's too and are hidden with it, except the layout's declared
+``flags`` (e.g. ``red_0_trapped``), which belong to no agent. The wrapped view's layout and radius are declared
+automatically (``ObservationRadius.soo_views``, read by ``SOOPPO`` through ``SharedPolicyVecEnv``)::
 
     env = ObservationRadius(simple_adversary_v3.parallel_env(), mpe2_layouts(env), radius=0.5)
-    layout = env.obs_layout("agent_0", other="adversary_0")  # for SOOPPO(obs_layout=...), OtherSlots.from_layout
+    layout = env.obs_layout("agent_0", other="adversary_0")  # OtherSlots.from_layout, mean_soo_value, ...
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from numpy.typing import NDArray
 from pettingzoo import ParallelEnv
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
-from envs.layout import ObsLayout
+from envs.layout import ObsLayout, SOOView
 from envs.validation import check_float
 
 Observation = NDArray[Any]
@@ -44,9 +45,10 @@ class RadiusView:
         self.rel_index = [tuple(range(layout.size)[layout.slice(f"{a}_rel")]) for a in others]
         """Each other agent's ``(x, y)`` indices."""
         self.hidden = np.zeros((len(others), layout.size), dtype=bool)
-        """``(k, size)``: the entries hidden with each other agent (every slot named ``<agent>_...``)."""
+        """``(k, size)``: the entries hidden with each other agent (every slot named ``<agent>_...`` but the
+        layout's flags)."""
         for name in layout.names:
-            owner = slot_owner(name, others)
+            owner = None if name in layout.flags else slot_owner(name, others)
             if owner is not None:
                 self.hidden[others.index(owner), layout.slice(name)] = True
         self._hidden_index = [np.flatnonzero(row) for row in self.hidden]
@@ -76,16 +78,16 @@ def slot_owner(name: str, agents: Sequence[str]) -> str | None:
 class ObservationRadius(BaseParallelWrapper[str, Observation, Any]):
     """A PettingZoo parallel wrapper that limits what observers see of the other agents to a radius.
 
-    For each observer in ``layouts``: other agents farther than the radius have every slot named after them set
-    to 0, and one bit per other agent (1: within the radius) is appended, in the order of
-    ``env.possible_agents``. Other agents' observations pass through unchanged. Rewards, terminations, infos and
+    For each observer in ``layouts``: other agents farther than the radius have every slot named after them (but
+    the layout's ``flags``) set to 0, and one bit per other agent (1: within the radius) is appended, in the order
+    of ``env.possible_agents``. Other agents' observations pass through unchanged. Rewards, terminations, infos and
     seeding are the wrapped env's, and the view is a pure function of the observation, so the wrapped env is as
     deterministic under a seed as ``env``.
 
     :param env: a ``ParallelEnv`` whose observers have flat ``Box`` observations.
     :param layouts: observer to the layout of its observation; it names each other agent's relative position
-        ``<agent>_rel`` (2 wide, ``other - observer``); other slots named ``<agent>_...`` are hidden with it.
-        For MPE2 scenarios, ``envs.mpe2.mpe2_layouts`` derives them.
+        ``<agent>_rel`` (2 wide, ``other - observer``); other slots named ``<agent>_...`` are hidden with it, but
+        not the layout's ``flags``. For MPE2 scenarios, ``envs.mpe2.mpe2_layouts`` derives them.
     :param radius: observation radius (> 0), one for every observer or one per observer.
     :raises ValueError: naming the observer and slot, if a layout does not fit its observation space, declares no
         other agent, or already has a visibility slot.
@@ -107,6 +109,8 @@ class ObservationRadius(BaseParallelWrapper[str, Observation, Any]):
         """Each observer's radius."""
         self.others: dict[str, tuple[str, ...]] = {}
         """Each observer's other agents, in the order of its visibility bits."""
+        self.soo_views: dict[str, SOOView] = {}
+        """Each observer's wrapped layout (``obs_layout(observer)``) and radius: what ``SOOPPO`` reads."""
         self._views: dict[str, RadiusView] = {}
         self._layouts: dict[str, ObsLayout] = {}
         self.observation_spaces = {agent: env.observation_space(agent) for agent in env.possible_agents}
@@ -139,8 +143,9 @@ class ObservationRadius(BaseParallelWrapper[str, Observation, Any]):
             self._views[observer] = view
             default_other = layout.other if layout.other in others else others[0]
             self._layouts[observer] = ObsLayout(
-                layout.fields + tuple((f"{agent}_visible", 1) for agent in others), default_other
+                layout.fields + tuple((f"{agent}_visible", 1) for agent in others), default_other, layout.flags
             )
+            self.soo_views[observer] = SOOView(self._layouts[observer], self.radii[observer])
             hidden = view.hidden.any(axis=0)
             low = np.concatenate([np.where(hidden, np.minimum(space.low, 0), space.low), np.zeros(len(others))])
             high = np.concatenate([np.where(hidden, np.maximum(space.high, 0), space.high), np.ones(len(others))])

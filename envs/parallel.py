@@ -12,7 +12,7 @@ from pettingzoo import ParallelEnv
 
 from envs.config import DeceptionConfig, make_config
 from envs.core import ARENA, DeceptionCore, InitialState
-from envs.layout import AGENTS, BLUE, RED, layout_for
+from envs.layout import AGENTS, BLUE, RED, SOOView, layout_for
 from envs.rendering import Renderer
 from envs.scripted import top_speed
 
@@ -42,6 +42,11 @@ def observation_space(config: DeceptionConfig, agent: str) -> spaces.Box:
     return spaces.Box(low, high, dtype=np.float32)
 
 
+def soo_view(config: DeceptionConfig, agent: str) -> SOOView:
+    """What ``agent`` declares to SOO in ``config``'s world: its observation layout and radius."""
+    return SOOView(layout_for(agent, config.num_landmarks), config.blue_radius if agent == BLUE else config.red_radius)
+
+
 def action_space(config: DeceptionConfig) -> spaces.Space[Any]:
     """``Box([-1, 1]^2)`` for continuous actions, ``Discrete(5)`` (MPE's moves) otherwise."""
     if config.continuous_actions:
@@ -68,6 +73,8 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
 
     ``reset(options={"initial_state": {...}})`` starts from explicit positions: ``red_pos`` and
     ``blue_pos`` ``(2,)``, ``landmarks`` ``(L, 2)``, ``goal_index`` and optionally ``red_absent``.
+
+    ``soo_views`` declares each agent's layout and radius to SOO (``envs.layout.SOOView``), as any env does.
     """
 
     metadata: ClassVar[dict[str, Any]] = {
@@ -86,6 +93,7 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
         self.possible_agents = list(AGENTS)
         self.agents: list[str] = []
         self._observation_spaces = {agent: observation_space(self.config, agent) for agent in AGENTS}
+        self.soo_views = {agent: soo_view(self.config, agent) for agent in AGENTS}
         self._action_space = action_space(self.config)
         self._renderer: Renderer | None = None
         self._action_buffer = np.zeros((1, 2, 2) if self.config.continuous_actions else (1, 2), dtype=np.float64)

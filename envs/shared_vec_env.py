@@ -20,7 +20,7 @@ from pettingzoo import ParallelEnv
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-from envs.layout import ObsLayout
+from envs.layout import SOO_VIEW, SOO_VIEWS, ObsLayout, SOOView
 from envs.scripted import BatchPolicy
 from envs.validation import check_int
 
@@ -32,6 +32,10 @@ class SharedPolicyVecEnv(VecEnv):
     episode ends (every agent terminated or truncated), its learners' infos carry ``terminal_observation`` and
     ``TimeLimit.truncated`` (truncated and not terminated), and the copy is reset. Learners must stay until
     their episode ends. ``seed(s)`` resets copy ``c`` with seed ``s + c * len(learners)`` at the next ``reset()``.
+
+    ``get_attr("soo_view")`` gives, for env index ``i``, the ``envs.layout.SOOView`` its learner's copy declares
+    (its ``soo_views``, e.g. set by ``envs.observation_radius.ObservationRadius``; with ``agent_indicator``, the
+    indicated layout): so ``SOOPPO`` reads the learners' layout and radius from the env.
 
     :param env_fn: builds one copy (e.g. an ``envs.observation_radius.ObservationRadius``-wrapped MPE2 env).
     :param copies: number of copies (>= 1).
@@ -138,6 +142,8 @@ class SharedPolicyVecEnv(VecEnv):
         return [images[i // len(self.learners)] for i in range(self.num_envs)]
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        if attr_name == SOO_VIEW:
+            return [self._soo_view(i) for i in self._get_indices(indices)]
         return [getattr(self._env_of(i), attr_name) for i in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
@@ -157,6 +163,16 @@ class SharedPolicyVecEnv(VecEnv):
     # ------------------------------------------------------------- helpers
     def _env_of(self, index: int) -> ParallelEnv[str, Any, Any]:
         return self.envs[index // len(self.learners)]
+
+    def _soo_view(self, index: int) -> SOOView:
+        """The ``SOOView`` of env ``index``'s learner, as its copy declares it (``AttributeError`` if it does not)."""
+        learner = self.learners[index % len(self.learners)]
+        view = getattr(self._env_of(index), SOO_VIEWS, {}).get(learner)
+        if view is None:
+            raise AttributeError(f"the env declares no {SOO_VIEWS}[{learner!r}] (e.g. give it an ObservationRadius)")
+        if self._indicators is None:
+            return view
+        return SOOView(indicated_layout(view.layout, len(self.learners)), view.radius)
 
     def _learner_obs(self) -> np.ndarray:
         rows = [
@@ -193,7 +209,7 @@ def indicated_layout(layout: ObsLayout, learners: int) -> ObsLayout:
     ``learner_index`` slot, ``learners`` wide."""
     slots: dict[str, slice | int] = {name: layout.slice(name) for name in layout.names if not name.startswith("_")}
     slots["learner_index"] = slice(layout.size, layout.size + learners)
-    return ObsLayout.from_slots(layout.size + learners, slots, other=layout.other)
+    return ObsLayout.from_slots(layout.size + learners, slots, other=layout.other, flags=layout.flags)
 
 
 def record_observations(venv: VecEnv, policy: BatchPolicy, steps: int, seed: int | None = None) -> NDArray[np.float32]:

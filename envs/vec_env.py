@@ -14,7 +14,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvO
 from envs.config import DeceptionConfig, make_config
 from envs.core import DeceptionCore, InitialState
 from envs.layout import AGENTS, BLUE, RED
-from envs.parallel import RENDER_FPS, action_space, observation_space
+from envs.parallel import RENDER_FPS, action_space, observation_space, soo_view
 from envs.rendering import Renderer
 from envs.scripted import BatchPolicy, LearningOpponent, scripted_policy
 
@@ -28,6 +28,7 @@ class DeceptionVecEnv(VecEnv):
     All episodes have the same fixed length, so they end (as truncations, with
     ``TimeLimit.truncated`` and ``terminal_observation`` in their infos) and auto-reset together.
     Each final info also carries the episode outcome: ``trapped``, ``blue_at_goal``, ``red_at_goal``, ``red_absent``.
+    ``soo_view`` declares the learner's layout and radius to SOO (``envs.layout.SOOView``), as any env does.
 
     :param config: the world's settings.
     :param num_envs: number of parallel episodes.
@@ -52,6 +53,8 @@ class DeceptionVecEnv(VecEnv):
         self.config = config
         self.core = DeceptionCore(config, num_envs)
         self.learner = learner
+        self.soo_view = soo_view(config, learner)
+        """The learner's observation layout and radius, for ``SOOPPO``."""
         self.opponent = opponent  # the setter also decides, once, whether the opponent learns
         self.render_mode = render_mode
         self._learner_index = AGENTS.index(learner)

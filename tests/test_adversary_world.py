@@ -90,6 +90,8 @@ def test_evaluation_needs_the_layout_saved_with_the_model() -> None:
     world = AdversaryWorld(honesty_trap_penalty=5.0)
     ppo = PPOSettings(n_envs=4, n_steps=16, batch_size=32)
     model = SOOPPO("MlpPolicy", world.training_env(ppo, 0, "honest", world.red(None)), **ppo.to_sb3_kwargs())
+    assert model.obs_layout == world.layout  # the env declares it (its soo_view)
+    model.obs_layout = None
     with pytest.raises(ValueError, match="obs_layout and soo_radius"):
         evaluate_adversary(model, lambda: world.make_env("deceptive"), world.red(None), EvalSettings(), SOOMeasure())
 

@@ -172,15 +172,15 @@ def test_each_pair_option_changes_exactly_the_slots_it_names(
     flags: str, insertion: str, radius: float | None, seed: int
 ) -> None:
     obs = random_blue_obs(64, 0.3, seed)
-    obs[:, SLOTS.flag] = (th.arange(64) % 2 == 0).float()[:, None]  # some selves trapped, some not
+    obs[:, SLOTS.flags[0]] = (th.arange(64) % 2 == 0).float()[:, None]  # some selves trapped, some not
     options = PairOptions(flags, insertion, radius)  # type: ignore[arg-type]
     pairs = build_pairs(obs, SLOTS, 0.25, generator(seed), options=options)
     assert pairs is not None
     allowed = {"other_rel", "other_visible"} | ({"red_trapped"} if flags == "zero" else set())
     assert changed_slots(pairs.self_obs, pairs.other_obs) <= allowed
     assert {"other_rel", "other_visible"} <= changed_slots(pairs.self_obs, pairs.other_obs)
-    flag = pairs.other_obs[:, SLOTS.flag]
-    assert th.equal(flag, pairs.self_obs[:, SLOTS.flag]) if flags == "keep" else bool((flag == 0).all())
+    flag = pairs.other_obs[:, SLOTS.flags[0]]
+    assert th.equal(flag, pairs.self_obs[:, SLOTS.flags[0]]) if flags == "keep" else bool((flag == 0).all())
     limit = radius if radius is not None else 0.25
     assert th.all(th.linalg.norm(pairs.other_obs[:, SLOTS.rel], dim=1) <= limit * (1 + 1e-6))
 
@@ -194,17 +194,17 @@ def test_radius_insertion_is_uniform_in_radius() -> None:
 @given(seed=st.integers(0, 2**16), inserts=st.integers(1, 3))
 def test_flag_only_pairs_insert_no_red_and_zero_the_flag(seed: int, inserts: int) -> None:
     obs = random_blue_obs(48, 0.3, seed)
-    obs[:, SLOTS.flag] = 1.0
+    obs[:, SLOTS.flags[0]] = 1.0
     pairs = build_pairs(obs, SLOTS, 0.25, generator(seed), inserts_per_self=inserts, mode="flag_only")
     assert pairs is not None
     assert changed_slots(pairs.self_obs, pairs.other_obs) == {"red_trapped"}
     assert th.all(pairs.other_obs[:, SLOTS.visible] == 0) and th.all(pairs.other_obs[:, SLOTS.rel] == 0)
-    assert th.all(pairs.other_obs[:, SLOTS.flag] == 0)
+    assert th.all(pairs.other_obs[:, SLOTS.flags[0]] == 0)
 
 
 def test_zeroing_a_flag_needs_a_flag_slot() -> None:
-    slots = OtherSlots(SLOTS.rel, SLOTS.visible, None)
-    with pytest.raises(ValueError, match="red_trapped slot"):
+    slots = OtherSlots(SLOTS.rel, SLOTS.visible)
+    with pytest.raises(ValueError, match="needs a flag in the observation layout"):
         insert_other(random_blue_obs(4, 0.0, 0), slots, None, flags="zero")
 
 
@@ -212,7 +212,7 @@ def test_distance_kind_pair_mode_and_flag_option_each_change_the_loss() -> None:
     th.manual_seed(0)
     net = th.nn.Sequential(th.nn.Linear(LAYOUT.size, 16), th.nn.Tanh())
     obs = random_blue_obs(256, 0.3, seed=9)
-    obs[:, SLOTS.flag] = 1.0
+    obs[:, SLOTS.flags[0]] = 1.0
 
     def loss(kind: str = "log_mse", mode: str = "self_other", flags: str = "keep") -> float:
         pairs = build_pairs(obs, SLOTS, 0.25, generator(1), mode=mode, options=PairOptions(flags))  # type: ignore[arg-type]

@@ -172,7 +172,9 @@ def test_short_learn_logs_soo_keys_to_tensorboard(checkpoint: Path, tmp_path: Pa
         ({"soo_inserts_per_self": 0}, "soo_inserts_per_self must be an integer >= 1"),
         ({"soo_max_selves": 0}, "soo_max_selves must be an integer >= 1"),
         ({"soo_radius": -0.2}, "soo_radius must be a finite number in \\(0.0, inf\\]"),
-        ({"soo_coef": 1.0, "obs_layout": ObsLayout((("self_vel", 2),))}, "no other-agent slots"),
+        ({"soo_coef": 1.0, "obs_layout": ObsLayout.from_slots(14, {"self_vel": slice(0, 2)})}, "no other-agent slots"),
+        # A layout of the wrong width is reported as such, before its slots are looked for.
+        ({"obs_layout": ObsLayout((("self_vel", 2),))}, "covers 2 entries but the learner's observation space has 14"),
     ],
 )
 def test_bad_settings_fail_clearly(kwargs: dict[str, Any], message: str) -> None:

@@ -177,7 +177,7 @@ def test_epoch_pairs_pick_each_self_of_a_minibatch_equally_often() -> None:
 
 def test_epoch_pairs_in_the_control_modes() -> None:
     obs = random_obs(120, 0.3, seed=5)
-    obs[:, SLOTS.flag] = 1.0
+    obs[:, SLOTS.flags[0]] = 1.0
     indices = np.arange(60)
     random_pairs = rollout_pairs(obs, mode="random")
     random_pairs.draw()

@@ -3,12 +3,12 @@
 A *self* observation is one in which the other agent is not visible. Its *other* copy is the same
 vector with the other agent inserted at a random point of the disk of radius ``radius`` around the
 observer: the relative-position slots are set, the visibility bit is 1, and nothing else changes
-(unless ``PairOptions.flags`` is ``"zero"``, which also sets the ``red_trapped`` slot to 0, as the
-authors' evaluation code does).
+(unless ``PairOptions.flags`` is ``"zero"``, which also sets the layout's flags, e.g. ``red_trapped``, to 0, as
+the authors' evaluation code does).
 
 Which agent is "the other", and where it sits, is the observation layout's declaration (``envs.layout.ObsLayout``:
-``<other>_rel`` and, if the observation has one, ``<other>_visible``), so the pairs work on any environment whose
-learner observation is declared.
+``<other>_rel``, ``<other>_visible`` if the observation has one, and its ``flags``), so the pairs work on any
+environment whose learner observation is declared.
 
 ``other_copies`` is the one place that makes other-observations: the SOO loss's pairs, the SOO value
 and the awareness probe all call it.
@@ -31,8 +31,6 @@ FlagOption = Literal["keep", "zero"]
 FLAG_OPTIONS: tuple[str, ...] = ("keep", "zero")
 Insertion = Literal["area", "radius"]
 INSERTIONS: tuple[str, ...] = ("area", "radius")
-TRAPPED_FLAG = "red_trapped"
-"""The slot that ``PairOptions.flags = "zero"`` (and the ``flag_only`` control) sets to 0 in the other copy."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,8 @@ class PairOptions:
     """
 
     flags: FlagOption = "keep"
-    """The other copy's ``red_trapped`` slot: ``keep`` (as in self) or ``zero`` (set to 0, the authors' evaluation)."""
+    """The other copy's flags (``ObsLayout.flags``, e.g. ``red_trapped``): ``keep`` (as in self) or ``zero`` (set to
+    0, the authors' evaluation)."""
     insertion: Insertion = "area"
     """Where red is inserted: uniform by ``area`` of the disk, or uniform in ``radius`` (the authors', which puts
     more points near the observer)."""
@@ -64,7 +63,7 @@ class PairOptions:
 
 @dataclass(frozen=True)
 class OtherSlots:
-    """Where the other agent (and the trapped flag) appear in an observation vector.
+    """Where the other agent (and the episode flags) appear in an observation vector.
 
     Built from a declared layout (``from_layout``), for the suite's worlds or any other environment.
     """
@@ -73,30 +72,31 @@ class OtherSlots:
     """The other agent's relative position (2 wide)."""
     visible: slice | None
     """Its visibility bit; ``None``: the other agent is absent exactly when ``rel`` is all zero."""
-    flag: slice | None = None
-    """The ``red_trapped`` slot, if the layout has one."""
+    flags: tuple[slice, ...] = ()
+    """The layout's flags (``ObsLayout.flags``, e.g. ``red_trapped``)."""
 
     @classmethod
     def from_layout(cls, layout: ObsLayout) -> OtherSlots:
-        """The slots of ``layout.other``: ``<other>_rel``, ``<other>_visible`` if declared (and ``red_trapped``).
+        """The slots of ``layout.other``: ``<other>_rel``, ``<other>_visible`` if declared, and the layout's flags.
 
         :raises ValueError: if the layout has no ``<other>_rel`` slot, or a slot of the wrong width.
         """
         rel, visible = f"{layout.other}_rel", f"{layout.other}_visible"
         if rel not in layout:
+            candidates = [name for name in layout.names if name.endswith("_rel")]
             raise ValueError(
-                f"the observation layout has no other-agent slots [{rel!r}] (slots: {layout.names}); "
-                "SOO pairs need an observation in which the other agent can be absent or present: declare its "
-                "relative position (ObsLayout.from_slots) or choose the other agent (ObsLayout.with_other)"
+                f"the observation layout has no other-agent slots [{rel!r}] (its relative-position slots: "
+                f"{candidates}); SOO pairs need an observation in which the other agent can be absent or present: "
+                "declare its relative position (ObsLayout.from_slots) or choose the other agent (ObsLayout.with_other)"
             )
-        for name, width in ((rel, 2), (visible, 1), (TRAPPED_FLAG, 1)):
+        for name, width in ((rel, 2), (visible, 1)):
             where = layout.slice(name) if name in layout else None
             if where is not None and where.stop - where.start != width:
                 raise ValueError(f"slot {name!r} must be {width} wide, got {where.stop - where.start}")
         return cls(
             layout.slice(rel),
             layout.slice(visible) if visible in layout else None,
-            layout.slice(TRAPPED_FLAG) if TRAPPED_FLAG in layout else None,
+            tuple(layout.slice(name) for name in layout.flags),
         )
 
 
@@ -144,7 +144,7 @@ def insert_other(obs: th.Tensor, slots: OtherSlots, points: th.Tensor | None, fl
     """Copies of ``obs`` with the other agent at relative positions ``points`` and visible.
 
     :param points: ``(B, 2)`` relative positions, or ``None`` to insert no other agent (the ``flag_only`` control).
-    :param flags: ``zero`` also sets the copies' ``red_trapped`` slot to 0.
+    :param flags: ``zero`` also sets the copies' flags (``OtherSlots.flags``) to 0.
     """
     other = obs.clone()
     if points is not None:
@@ -152,9 +152,10 @@ def insert_other(obs: th.Tensor, slots: OtherSlots, points: th.Tensor | None, fl
         if slots.visible is not None:
             other[:, slots.visible] = 1.0
     if flags == "zero":
-        if slots.flag is None:
-            raise ValueError("flags='zero' needs a red_trapped slot in the observation layout")
-        other[:, slots.flag] = 0.0
+        if not slots.flags:
+            raise ValueError("flags='zero' needs a flag in the observation layout: declare it in ObsLayout.flags")
+        for flag in slots.flags:
+            other[:, flag] = 0.0
     return other
 
 
@@ -207,7 +208,7 @@ def build_pairs(
     :param mode: ``"self_other"`` (the SOO pairs); ``"random"``: the control in which self observation ``i`` is
         compared with the other-view of a *different* self observation ``j != i`` (a random cyclic shift), so the
         pair no longer corresponds to one situation; ``"flag_only"``: the control whose other copy differs from
-        self only in the zeroed ``red_trapped`` slot (no red inserted).
+        self only in the zeroed flags (``OtherSlots.flags``; no red inserted).
     :param options: how the other copy is built (flags, insertion distribution, radius).
     """
     rows = self_mask(obs, slots).nonzero().squeeze(1)
