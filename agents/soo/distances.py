@@ -51,12 +51,12 @@ class PairDistance(th.autograd.Function):
         self_rows, *diffs = ctx.saved_tensors
         scale = grad_loss.item() * ctx.scale
         grads: list[th.Tensor | None] = []
-        start, stop = ctx.other_start, ctx.other_start + len(self_rows)
         for shape, diff, needed in zip(ctx.shapes, diffs, ctx.needs_input_grad[4:], strict=True):
             grad = None
             if needed:
                 grad = diff.new_zeros(shape)
-                th.mul(diff, scale, out=grad[start:stop])
+                # narrow, not a slice: an out= view of the wrong size would be resized silently, not refused
+                th.mul(diff, scale, out=grad.narrow(0, ctx.other_start, len(self_rows)))
                 if not ctx.stop_gradient:
                     grad.index_add_(0, self_rows, diff, alpha=-scale)
             grads.append(grad)
