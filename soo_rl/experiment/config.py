@@ -30,6 +30,10 @@ TUNED_SETTINGS: dict[str, str] = {
     "tuning study used 4M steps at entropy 0.01), "
     "chosen on bench/learn_baselines.py's evaluation seeds (1,000,003 + training seed); the report seed was never "
     "used (docs/environment/contingent.md)",
+    "preset=keep_clear": "its world (contingent plus a collision penalty of 5 within 0.1, both reward modes) and "
+    "its baseline budgets (3M steps per baseline at entropy 0.02: 9 of 10 bench seeds pass in each mode, 4 and 8 of "
+    "10 at 2M), chosen on bench/learn_baselines.py's evaluation seeds (1,000,003 + training seed); the report seed was "
+    "never used (docs/environment/keep_clear.md)",
     "preset=paper_learnable": "the paper world with red's radius 0.25 and default's shaping, the smallest departures "
     "found under which the scripted-red baselines meet their targets (5 of 5 bench seeds at 2M steps), chosen on "
     "bench/learn_baselines.py's evaluation seeds (1,000,003 + training seed); the report seed was never used "
