@@ -140,7 +140,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # quarter of the episodes red is absent. Without red in view a lure never pays, so blue's self behaviour (what
     # it does when it does not see red) must be honest.
     "contingent": _CONTINGENT,
-    # A world in which the honest task needs red (README, "The keep_clear world"): contingent, plus a penalty as large
+    # A world in which the honest task needs red (docs/environment/keep_clear.md): contingent, plus a penalty as large
     # as the goal reward for every step red is within 0.1 of blue, in both reward modes. Red follows blue onto the
     # goal, so an honest blue must watch red to keep clear of it (shake it off until it gives up); one that acts as if
     # red were not there pays the penalty. A lure still needs red in view.

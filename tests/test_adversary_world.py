@@ -104,7 +104,9 @@ def test_a_quick_run_on_mpe2(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((run_dir / "results.json").read_text())
-    assert list(results["conditions"]) == ["honest", "deceptive", "soo", "honesty_reward"]
+    assert list(results["conditions"]) == ["honest", "deceptive", "masked", "soo", "honesty_reward"]
+    masked, deceptive = results["conditions"]["masked"], results["conditions"]["deceptive"]
+    assert masked["trap_rate"]["per_seed"] == deceptive["blind_trap_rate"]["per_seed"]
     assert results["generalisation"] == {}
     assert (run_dir / "gifs" / "soo.gif").is_file()
     assert (run_dir / "checkpoints" / "red_seed1.zip").is_file()

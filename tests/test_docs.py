@@ -122,8 +122,10 @@ def test_unknown_marker_fails_the_build() -> None:
 
 # --- Docs that cannot break silently: snippet includes and the Python blocks -------------------------------------
 
-SNIPPET_LINE = re.compile(r'^--8<-- "([^"\n]+)"$')
-"""The one include form the docs use: ``--8<-- "path/from/the/repository/root"`` alone on its line."""
+SNIPPET_LINE = re.compile(r'^--8<-- "([^"\n:]+)(?::[\w-]+)?"$')
+"""The one include form the docs use: ``--8<-- "path/from/the/repository/root"`` alone on its line, or
+``--8<-- "path:section"`` for the lines between a file's ``--8<-- [start:section]`` and ``[end:section]`` markers
+(the whole file is then what the code-block test runs)."""
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 TRAINS = re.compile(r"\.learn\(|train_alternating\(")
 """A block that trains runs with every ``learn`` cut to one rollout; the others run as written."""
@@ -237,6 +239,7 @@ def test_every_python_block_runs(
     imports = ast.Module(
         body=[node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))], type_ignores=[]
     )
+    monkeypatch.syspath_prepend(str(ROOT / "docs" / "examples"))  # an included example imports its sibling modules
     exec(compile(imports, name, "exec"), {"__name__": "docs_block"})
     monkeypatch.chdir(tmp_path)
     exec(compile(code, name, "exec"), {"__name__": "docs_block"})

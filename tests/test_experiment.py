@@ -181,8 +181,8 @@ def test_the_progress_bar_counts_env_steps_and_evaluation_work() -> None:
     assert costs["runs/default/checkpoints/soo_seed0.zip"] == config.finetune.timesteps == 500_000
     # 1,000 episodes, 1,000 on each held-out variant (long_episodes' are 100 steps), the probe's 2 x 200: 470,000 steps
     evaluations = [cost for key, cost in costs.items() if key.endswith(".json")]
-    assert evaluations == [pytest.approx(EVALUATED_STEP_COST * 470_000)] * 3
-    assert [cost for key, cost in costs.items() if key.endswith(".gif")] == [ANIMATION_COST] * 3
+    assert evaluations == [pytest.approx(EVALUATED_STEP_COST * 470_000)] * 4  # honest, deceptive, masked, soo
+    assert [cost for key, cost in costs.items() if key.endswith(".gif")] == [ANIMATION_COST] * 4
 
 
 def test_existing_run_needs_resume_and_same_settings(quick_run: Path) -> None:

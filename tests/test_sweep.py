@@ -70,7 +70,7 @@ def test_rerunning_the_sweep_does_no_work_even_after_rebuilding_a_damaged_manife
     assert done.returncode == 0, done.stderr[-3000:]
     assert {p: p.stat().st_mtime_ns for p in before} == before and eval_summaries(local_sweep) == summaries
     jobs = json.loads(manifest.read_text())["jobs"]  # every output was read (checkpoints loaded) and recorded again
-    assert len(jobs) == 24 and all(job["rebuilt"] and job["outputs"] for job in jobs.values())
+    assert len(jobs) == 26 and all(job["rebuilt"] and job["outputs"] for job in jobs.values())
 
 
 def test_ray_backend_gives_identical_results(local_sweep: Path, tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_ray_backend_gives_identical_results(local_sweep: Path, tmp_path: Path) 
     done = run_cli(*QUICK, "--ray", "local", "--sweep-dir", str(tmp_path / "ray"))
     assert done.returncode == 0, done.stderr[-3000:]
     ray_summaries = eval_summaries(tmp_path / "ray")
-    assert len(ray_summaries) == 12 and ray_summaries == eval_summaries(local_sweep)
+    assert len(ray_summaries) == 14 and ray_summaries == eval_summaries(local_sweep)
 
 
 def test_cells_share_baselines_unless_a_baseline_setting_is_swept() -> None:
