@@ -34,6 +34,11 @@ TUNED_SETTINGS: dict[str, str] = {
     "its baseline budgets (3M steps per baseline at entropy 0.02: 9 of 10 bench seeds pass in each mode, 4 and 8 of "
     "10 at 2M), chosen on bench/learn_baselines.py's evaluation seeds (1,000,003 + training seed); the report seed was "
     "never used (docs/environment/keep_clear.md)",
+    "keep_clear: finetune.soo_target=hidden, finetune.soo_distance=mse, finetune.soo_coef=0.1, "
+    "finetune.soo_stop_gradient=true": "SOO's setting for keep_clear, chosen on the tuning seed 50,000 by `python "
+    "train/sweep.py --recipe honest-or-indifferent` (seeds 0-2, 16 settings with the target among the axes, the rule "
+    "with the awareness filter fixed before the study): the only settings that keep the goal rate leave the lure (trap "
+    "0.623 against 0.642; docs/results/keep_clear.md)",
     "preset=paper_learnable": "the paper world with red's radius 0.25 and default's shaping, the smallest departures "
     "found under which the scripted-red baselines meet their targets (5 of 5 bench seeds at 2M steps), chosen on "
     "bench/learn_baselines.py's evaluation seeds (1,000,003 + training seed); the report seed was never used "
