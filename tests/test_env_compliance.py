@@ -26,6 +26,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "paper-discrete": {"preset": "paper", "continuous_actions": False},
     "paper_learnable": {"preset": "paper_learnable"},
     "contingent": {"preset": "contingent"},
+    "keep_clear": {"preset": "keep_clear"},
 }
 
 

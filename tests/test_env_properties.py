@@ -172,6 +172,35 @@ def test_rewards_match_spec_formulas(config: DeceptionConfig, n: int, seed: int)
         np.testing.assert_array_equal(tr.truncated, tr.after["t"] >= config.max_cycles)
 
 
+keep_clear_configs = st.builds(
+    make_config,
+    preset=st.just("keep_clear"),
+    reward_mode=st.sampled_from(["honest", "deceptive"]),
+    absent_red_share=st.sampled_from([0.0, 0.5, 1.0]),
+    collision_penalty=st.floats(0.0, 10.0),
+    collision_radius=st.floats(0.0, 0.5),
+    max_cycles=st.integers(1, 40),
+)
+
+
+@given(keep_clear_configs, batch_sizes, seeds)
+def test_keep_clear_charges_blue_for_red_nearby_in_both_modes_and_never_for_an_absent_red(
+    config: DeceptionConfig, n: int, seed: int
+) -> None:
+    core, steps = run_core(config, n, seed)
+    goal = goal_of(core)
+    for tr in steps:
+        pos, trapped = tr.after["pos"], tr.after["trapped"]
+        blue_goal_dist = distance(pos[:, BLUE_INDEX], goal)
+        near = (distance(pos[:, RED_INDEX], pos[:, BLUE_INDEX]) <= config.collision_radius) & ~core.red_absent
+        blue = config.goal_reward * (blue_goal_dist <= config.goal_radius) - config.shaping_coef * blue_goal_dist
+        blue = blue - config.collision_penalty * near
+        if config.reward_mode == "deceptive":
+            blue = blue + config.trap_reward * trapped
+        np.testing.assert_allclose(tr.rewards[:, BLUE_INDEX], blue, rtol=1e-12, atol=1e-12)
+        assert not (trapped & core.red_absent).any()
+
+
 @given(configs, batch_sizes, seeds)
 def test_visibility_uses_each_observers_own_radius(config: DeceptionConfig, n: int, seed: int) -> None:
     """``other_visible`` is 1 exactly within the observer's radius; ``other_rel`` is other - self then, else 0."""
