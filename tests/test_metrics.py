@@ -161,6 +161,17 @@ def test_collision_steps_are_the_steps_the_awareness_penalty_charges() -> None:
     assert metrics.collision_steps(with_penalty) > 10  # the scripted red catches the honest blue
 
 
+def test_the_awareness_price_is_the_honest_return_lost_to_red_nearby() -> None:
+    charged = make_config("keep_clear", reward_mode="honest")
+    free = charged.replace(collision_penalty=0.0)
+    red, blue = scripted_policy("red_follower", charged), scripted_policy("honest", charged)
+    with_penalty, without = (rollout(c, red, blue, 300, seed=4) for c in (charged, free))
+    price = metrics.awareness_price(with_penalty)
+    assert price == pytest.approx((without.blue_return - with_penalty.blue_return).mean())
+    assert price == pytest.approx(charged.collision_penalty * metrics.collision_steps(with_penalty)) and price > 20
+    assert metrics.awareness_price(without) == 0.0  # a world that charges nothing
+
+
 def test_the_honesty_reward_is_the_honest_reward_minus_the_trap_penalty() -> None:
     world = make_config("default", reward_mode="honesty", trap_penalty=5.0)
     red, blue = scripted_policy("red_follower", world), scripted_policy("deceptive", world)

@@ -75,6 +75,11 @@ class OtherSlots:
     flags: tuple[slice, ...] = ()
     """The layout's flags (``ObsLayout.flags``, e.g. ``red_trapped``)."""
 
+    @property
+    def shown(self) -> tuple[slice, ...]:
+        """The slots that show the other agent (its position and visibility bit): what a self view zeroes."""
+        return (self.rel,) if self.visible is None else (self.rel, self.visible)
+
     @classmethod
     def from_layout(cls, layout: ObsLayout) -> OtherSlots:
         """The slots of ``layout.other``: ``<other>_rel``, ``<other>_visible`` if declared, and the layout's flags.

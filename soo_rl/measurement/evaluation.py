@@ -191,11 +191,11 @@ class MaskedExtractor(BaseFeaturesExtractor):
     def __init__(self, extractor: BaseFeaturesExtractor, slots: OtherSlots) -> None:
         super().__init__(extractor._observation_space, extractor.features_dim)
         self.extractor = extractor
-        self.hidden = [slots.rel, *([slots.visible] if slots.visible is not None else [])]
+        self.slots = slots
 
     def forward(self, observations: th.Tensor) -> th.Tensor:
         masked = observations.clone()
-        for columns in self.hidden:
+        for columns in self.slots.shown:
             masked[:, columns] = 0.0
         return self.extractor(masked)
 
@@ -227,9 +227,8 @@ def blind_policy(policy: BatchPolicy, slots: OtherSlots) -> BatchPolicy:
 
     def act(obs: NDArray[np.float32]) -> NDArray[np.float64]:
         masked = obs.copy()
-        masked[:, slots.rel] = 0.0
-        if slots.visible is not None:
-            masked[:, slots.visible] = 0.0
+        for columns in slots.shown:
+            masked[:, columns] = 0.0
         return policy(masked)
 
     return act

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from envs.io import write_json_atomic, write_text_atomic
 from soo_rl.experiment.conditions import reported
-from soo_rl.experiment.results import GOAL_KEPT_TARGET, awareness_limit
+from soo_rl.experiment.results import GOAL_KEPT_TARGET, awareness_limit, goal_kept_threshold
 from soo_rl.experiment.sweep import Cell, SweepConfig, listed_keys, parse_grid, setting_value
 from soo_rl.measurement.statistics import bootstrap_rng, seed_summary
 from soo_rl.report.experiment import QUICK_NOTE
@@ -103,7 +103,7 @@ def select_setting(results: dict[str, Any], condition: str = SELECTED_CONDITION)
     for name, result in results.items():
         figures = result["conditions"]
         goal = figures[condition]["goal_rate"]["mean"]
-        threshold = GOAL_KEPT_TARGET * figures["deceptive"]["goal_rate"]["mean"]
+        threshold = goal_kept_threshold(figures)
         price = figures[condition]["awareness_price"]["mean"]
         limit = awareness_limit(figures)
         goal_kept, aware = bool(goal >= threshold), limit is None or bool(price < limit)
