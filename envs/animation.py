@@ -36,15 +36,18 @@ def episode_frames(
     return frames
 
 
-def save_animation(frames: list[NDArray[np.uint8]], path: str | Path, fps: int = 10) -> Path:
-    """Write frames atomically as a GIF or MP4 (chosen by the suffix; MP4 needs ``imageio-ffmpeg``)."""
+def save_animation(frames: list[NDArray[np.uint8]], path: str | Path, fps: int = 10, comment: str = "") -> Path:
+    """Write frames atomically as a GIF or MP4 (chosen by the suffix; MP4 needs ``imageio-ffmpeg``).
+
+    :param comment: a GIF's comment (``imageio.v3.immeta(path)["comment"]``): what made it.
+    """
     path = Path(path)
     if path.suffix not in ANIMATION_SUFFIXES:
         raise ValueError(f"animation path must end in one of {ANIMATION_SUFFIXES}, got {path.name!r}")
     images: list[Any] = list(frames)
     with atomic_path(path) as tmp:
         if path.suffix == ".gif":
-            imageio.mimsave(tmp, images, format="GIF", duration=1000 / fps, loop=0)
+            imageio.mimsave(tmp, images, format="GIF", duration=1000 / fps, loop=0, comment=comment.encode())
         else:
             imageio.mimsave(tmp, images, format="FFMPEG", fps=fps)
     return path

@@ -395,3 +395,79 @@ def test_a_quick_report_says_it_is_a_smoke_test(quick_run: Path) -> None:
     results = json.loads((quick_run / "results.json").read_text())
     results["config"]["quick"] = False
     assert QUICK_NOTE not in markdown_report(results)
+
+
+def verify(run_dir: Path) -> subprocess.CompletedProcess[str]:
+    """``--verify`` on ``run_dir``, with stdout's lines as they are (``run_script`` joins stderr's)."""
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--run-dir", str(run_dir), "--verify"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_verify_passes_a_finished_run_that_was_moved(quick_run: Path, tmp_path: Path) -> None:
+    sent = tmp_path / "sent"
+    subprocess.run(["cp", "-r", str(quick_run), str(sent)], check=True)  # config.json still names the old place
+    done = verify(sent)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        f"{sent}: every job finished with the run's settings, every output intact, results.json and report.md as the "
+        "evaluations give"
+    ]
+
+
+def test_verify_names_each_problem_of_a_tampered_run_in_one_line(quick_run: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "tampered"
+    subprocess.run(["cp", "-r", str(quick_run), str(run_dir)], check=True)
+    root = run_dir.resolve()
+    checkpoints = root / "checkpoints"
+    manifest = json.loads((root / "manifest.json").read_text())
+    # A consistent forgery: anchor-only's checkpoint as soo's, with the manifest's size and hash updated to match.
+    (checkpoints / "soo_seed0.zip").write_bytes((checkpoints / "anchor_only_seed0.zip").read_bytes())
+    manifest["jobs"]["checkpoints/soo_seed0.zip"]["outputs"]["checkpoints/soo_seed0.zip"] = manifest["jobs"][
+        "checkpoints/anchor_only_seed0.zip"
+    ]["outputs"]["checkpoints/anchor_only_seed0.zip"]
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    (evaluation,) = root.glob("eval/*/honest_seed1.json")
+    evaluation.unlink()
+    done = verify(run_dir)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{checkpoints / 'soo_seed0.zip'} was made by another job or with other settings (fingerprint "
+        f"{manifest['jobs']['checkpoints/anchor_only_seed0.zip']['fingerprint']})",
+        f"{evaluation} is missing",
+    ]
+    assert done.stderr.strip() == f"error: {run_dir}: 2 problem(s) found by --verify"
+
+
+def test_verify_recomputes_the_results_and_names_the_first_that_differs(quick_run: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "edited"
+    subprocess.run(["cp", "-r", str(quick_run), str(run_dir)], check=True)
+    results = json.loads((run_dir / "results.json").read_text())
+    true_rate = results["conditions"]["soo"]["trap_rate"]["mean"]
+    results["conditions"]["soo"]["trap_rate"]["mean"] = true_rate / 2 + 0.01
+    (run_dir / "results.json").write_text(json.dumps(results))
+    done = verify(run_dir)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{run_dir.resolve() / 'results.json'}: conditions.soo.trap_rate.mean is {true_rate / 2 + 0.01}, the "
+        f"evaluations give {true_rate}"
+    ]
+
+
+def test_verify_names_a_setting_changed_after_the_run(quick_run: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "relabelled"
+    subprocess.run(["cp", "-r", str(quick_run), str(run_dir)], check=True)
+    config = json.loads((run_dir / "config.json").read_text())
+    config["finetune"]["soo_coef"] = 2.0
+    (run_dir / "config.json").write_text(json.dumps(config))
+    done = verify(run_dir)
+    assert done.returncode == 1
+    jobs = json.loads((run_dir / "manifest.json").read_text())["jobs"]
+    soo_lines = [line for line in done.stdout.splitlines() if line.startswith("checkpoints/soo_seed")]
+    assert soo_lines == [
+        f"{key}: manifest.json records it made with other settings (fingerprint {jobs[key]['fingerprint']})"
+        for key in ("checkpoints/soo_seed0.zip", "checkpoints/soo_seed1.zip")
+    ]

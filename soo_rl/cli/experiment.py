@@ -10,6 +10,7 @@ from typing import Any
 from agents.soo_ppo import CheckpointError
 from envs.io import WriteError
 from soo_rl.cli.settings import parse_settings
+from soo_rl.cli.verify import verify_run
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
 from soo_rl.experiment.lock import RunDirectoryBusyError, run_dir_lock
 from soo_rl.experiment.pipeline import check_baselines_exist, experiment_tasks, prepare_run_dir, read_output
@@ -28,6 +29,7 @@ USAGE = f"""Run the whole SOO experiment: baselines, SOO fine-tuning, controls, 
     python train/ppo_soo.py --config my.toml --finetune.soo-coef 2.0
     python train/ppo_soo.py --run-dir runs/default --resume   # continue an interrupted run
     python train/ppo_soo.py --run-dir runs/default --resume --rebuild-manifest   # after a damaged manifest.json
+    python train/ppo_soo.py --run-dir runs/default --verify   # re-check a finished run, running nothing
 
 Every setting is documented in ``--help``; a TOML file given with ``--config`` sets defaults that
 command-line flags override.
@@ -89,6 +91,20 @@ def parse_config(argv: list[str]) -> ExperimentConfig:
     return parse_settings(ExperimentConfig, argv, USAGE, from_mapping)
 
 
+def report_verification(run_dir: Path) -> None:
+    """``--verify``: print one line per problem of the finished run in ``run_dir`` (``verify_run``), or one line
+    saying it is whole; exit with status 1 if there is a problem."""
+    problems = verify_run(run_dir)
+    for problem in problems:
+        print(problem)
+    if problems:
+        raise SystemExit(f"error: {run_dir}: {len(problems)} problem(s) found by --verify")
+    print(
+        f"{run_dir}: every job finished with the run's settings, every output intact, results.json and report.md as"
+        " the evaluations give"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """The command line of ``train/ppo_soo.py``."""
     config = parse_config(sys.argv[1:] if argv is None else argv)
@@ -96,6 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     if replaced:
         print(f"--quick replaced {', '.join(replaced)} by its tiny budgets", file=sys.stderr)
     try:
-        run_experiment(config)
+        if config.verify:
+            report_verification(config.run_dir)
+        else:
+            run_experiment(config)
     except ERRORS as error:
         raise SystemExit(error_line(error)) from None

@@ -205,6 +205,10 @@ class ExperimentConfig:
     """Reuse the stages already completed in ``run_dir``; without it an existing run directory is an error."""
     rebuild_manifest: bool = False
     """With resume: rebuild manifest.json by re-verifying every existing output (a damaged manifest's remedy)."""
+    verify: bool = False
+    """Run nothing: re-check the finished run in ``run_dir`` against its own config.json (every job finished with
+    those settings, every output's size, SHA-256 and fingerprint, results.json and report.md what the evaluations
+    give), print one line per problem, and exit with status 1 if there is any."""
     quick: bool = False
     """Tiny budgets (about a minute): the same stages, for smoke tests. They replace every budget setting
     (``QUICK_BUDGETS``: PPO sizes, training steps, evaluation episodes), also one given by a flag or ``--config``; the

@@ -4,8 +4,9 @@ Checkpoints: ``<dir>/checkpoints/<condition>_seed<N>.zip``, and ``<condition>_se
 trained alongside it (``red = "co-learning"``); baselines may live in another run's directory, ``baselines_from``.
 Evaluations: beside the agent's checkpoint, under
 ``eval/<fingerprint>/``, where the fingerprint hashes exactly what an evaluation depends on besides the
-checkpoint, so runs that share baselines evaluate each baseline once per setting. Every checkpoint and evaluation
-carries the fingerprint of the job that made it (``FINGERPRINT``), so a file of another job is never taken for it.
+checkpoint, so runs that share baselines evaluate each baseline once per setting. Every checkpoint, evaluation and
+animation carries the fingerprint of the job that made it (``FINGERPRINT``), so a file of another job is never taken
+for it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ co-learning red (the red it started fine-tuning with)."""
 
 FINGERPRINT = "fingerprint"
 """Where an output holds the fingerprint of the job that made it (``training_fingerprint``,
-``evaluation_fingerprint``): an entry of a checkpoint's zip, a key of an evaluation summary, an array of its NPZ."""
+``evaluation_fingerprint``): an entry of a checkpoint's zip, a key of an evaluation summary, an array of its NPZ;
+an animation holds it as its GIF comment."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import imageio.v2 as imageio
+import imageio.v3 as iio
 import numpy as np
 
 from agents.soo_ppo import SOOPPO, load_checkpoint
@@ -125,13 +126,14 @@ def evaluate_task(root: Path, config_dict: dict[str, Any], condition: str, seed:
 
 
 def animate_task(root: Path, config_dict: dict[str, Any], condition: str) -> None:
-    """Task: one episode animation of ``condition`` (its first seed's agent, the first evaluation episode)."""
+    """Task: one episode animation of ``condition`` (its first seed's agent, the first evaluation episode), its GIF
+    comment the job's fingerprint."""
     config = _config(root, config_dict)
     world = world_for(config)
     agent = AgentRef(condition, config.seeds[0])
     model = load_agent(config, agent, world)
     frames = world.frames(model, evaluation_red(config, agent), config.evaluation().seed)
-    save_animation(frames, gif_path(config.run_dir, condition))
+    save_animation(frames, gif_path(config.run_dir, condition), comment=evaluation_fingerprint(config, agent))
 
 
 def evaluation_cost(config: ExperimentConfig) -> float:
@@ -142,7 +144,8 @@ def evaluation_cost(config: ExperimentConfig) -> float:
 
 def read_output(path: Path) -> str | None:
     """Read an output of the experiment whole, raising if it is damaged: a checkpoint must load, a JSON file parse,
-    every array of an NPZ file load, every frame of a GIF decode (what ``--rebuild-manifest`` verifies).
+    every array of an NPZ file load, every frame of a GIF decode (what ``--rebuild-manifest`` and ``--verify``
+    check).
 
     :return: the fingerprint of the job that made it (``paths.FINGERPRINT``), ``None`` if it carries none.
     :raise ValueError: a file of a kind the experiment does not write.
@@ -160,7 +163,7 @@ def read_output(path: Path) -> str | None:
         return str(loaded[FINGERPRINT]) if FINGERPRINT in loaded else None
     if path.suffix == ".gif":
         imageio.mimread(path)
-        return None
+        return iio.immeta(path).get("comment", b"").decode() or None
     raise ValueError(f"{path}: the experiment writes no such file")
 
 
@@ -250,7 +253,16 @@ def prepare_run_dir(config: ExperimentConfig, run_dir: Path | None = None) -> No
         previous = _with_defaults(previous, ExperimentConfig().to_dict())
         current = config.to_dict()
         # run_dir: where config.json is
-        ignored = {"run_dir", "resume", "rebuild_manifest", "workers", "retries", "gifs", "authors_truncation"}
+        ignored = {
+            "run_dir",
+            "resume",
+            "rebuild_manifest",
+            "verify",
+            "workers",
+            "retries",
+            "gifs",
+            "authors_truncation",
+        }
         if set(previous["seeds"]) <= set(current["seeds"]):
             ignored.add("seeds")  # more seeds extend the run
         changed = sorted(k for k in current if k not in ignored and previous[k] != current[k])

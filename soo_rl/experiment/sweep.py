@@ -160,6 +160,8 @@ class SweepConfig:
             raise ValueError("storage is only used with --ray")
         if self.base.baselines_from is not None:
             raise ValueError("base.baselines_from cannot be used in a sweep: the sweep trains and shares its baselines")
+        if self.base.verify:
+            raise ValueError("base.verify checks one run directory: run it on a cell's directory, not in a sweep")
         if self.base.rebuild_manifest:
             raise ValueError("use --rebuild-manifest, not base.rebuild_manifest: a sweep has one manifest")
         both = {key for key, _ in parse_grid(self.grid)} & set(listed_keys(self))

@@ -121,7 +121,7 @@ def markdown_report(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-REPRODUCE_IGNORED: tuple[str, ...] = ("resume", "rebuild_manifest", "workers", "retries")
+REPRODUCE_IGNORED: tuple[str, ...] = ("resume", "rebuild_manifest", "verify", "workers", "retries")
 """Settings that do not change a run's results, left out of its reproduce command."""
 
 

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -145,15 +145,27 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     return {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
 
 
-def _changed(root: Path, outputs: dict[str, dict[str, Any]]) -> str | None:
-    """The first recorded output that is missing or differs from its record (size, SHA-256), said in words."""
+def changed_outputs(root: Path, outputs: dict[str, dict[str, Any]]) -> Iterator[str]:
+    """Each recorded output that is missing or differs from its record (size, SHA-256), said in words."""
     for name, recorded in outputs.items():
         path = root / name
         if not path.is_file():
-            return f"{path} is missing"
-        if _fingerprint(path) != recorded:
-            return f"{path} differs from {MANIFEST_NAME} (size/SHA-256)"
-    return None
+            yield f"{path} is missing"
+        elif _fingerprint(path) != recorded:
+            yield f"{path} differs from {MANIFEST_NAME} (size/SHA-256)"
+
+
+def foreign_outputs(root: Path, task: Task, names: Iterable[str], read: Callable[[Path], str | None]) -> Iterator[str]:
+    """Each of ``task``'s output files ``names`` that ``read`` cannot read, or that carries the fingerprint of another
+    job (``Task.fingerprint``; any for a task without one), said in words."""
+    for name in names:
+        try:
+            found = read(root / name)
+        except Exception as error:  # whatever the reader raises: the file cannot be kept
+            yield f"{root / name} cannot be read ({_last_line(str(error)) or type(error).__name__})"
+            continue
+        if task.fingerprint and found != task.fingerprint:
+            yield f"{root / name} was made by another job or with other settings (fingerprint {found or 'none'})"
 
 
 def _is_entry(entry: Any) -> bool:
@@ -221,21 +233,37 @@ class Manifest:
             recorded = self.jobs[task.key].get("fingerprint", "")
             if recorded != task.fingerprint:
                 return f"{MANIFEST_NAME} records it made with other settings (fingerprint {recorded or 'none'})"
-            return _changed(root, outputs)
+            return next(changed_outputs(root, outputs), None)
         if Path(task.key).is_absolute():
             return None
         return f"{MANIFEST_NAME} does not record its outputs (add --rebuild-manifest to verify and keep them)"
 
     def _unreadable(self, root: Path, task: Task) -> str | None:
         assert self.rebuild is not None
-        for name in output_names(root, task):
-            try:
-                found = self.rebuild(root / name)
-            except Exception as error:  # whatever the reader raises: the file cannot be kept
-                return f"{root / name} cannot be read ({_last_line(str(error)) or type(error).__name__})"
-            if task.fingerprint and found != task.fingerprint:
-                return f"{root / name} was made by another job or with other settings (fingerprint {found or 'none'})"
-        return None
+        return next(foreign_outputs(root, task, output_names(root, task), self.rebuild), None)
+
+    def problems(self, root: Path, task: Task, read: Callable[[Path], str | None]) -> Iterator[str]:
+        """Everything that keeps ``task`` from counting as finished with the outputs it recorded, said in words
+        (``--verify``): no finished record, a record made with other settings, each recorded output missing or
+        changed, and each one that ``read`` cannot read or that carries another job's fingerprint. An output in another
+        run directory (an absolute key) is checked by reading it.
+        """
+        if Path(task.key).is_absolute():
+            names = [task.key] if Path(task.key).is_file() else []
+            yield from (f"{task.key} is missing",) if not names else foreign_outputs(root, task, names, read)
+            return
+        outputs = self._recorded_outputs(task.key)
+        if outputs is None:
+            yield f"{task.key}: {MANIFEST_NAME} records no finished job"
+            return
+        recorded = self.jobs[task.key].get("fingerprint", "")
+        if recorded != task.fingerprint:
+            yield f"{task.key}: {MANIFEST_NAME} records it made with other settings (fingerprint {recorded or 'none'})"
+        yield from changed_outputs(root, outputs)
+        intact = [
+            name for name, record in outputs.items() if (root / name).is_file() and _fingerprint(root / name) == record
+        ]
+        yield from foreign_outputs(root, task, intact, read)
 
 
 @dataclass
