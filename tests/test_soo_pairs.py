@@ -166,14 +166,16 @@ def changed_slots(a: th.Tensor, b: th.Tensor) -> set[str]:
     flags=st.sampled_from(["keep", "zero"]),
     insertion=st.sampled_from(["area", "radius"]),
     radius=st.one_of(st.none(), st.floats(0.01, 0.5)),
+    inner_share=st.floats(0.0, 0.9),
     seed=st.integers(0, 2**16),
 )
 def test_each_pair_option_changes_exactly_the_slots_it_names(
-    flags: str, insertion: str, radius: float | None, seed: int
+    flags: str, insertion: str, radius: float | None, inner_share: float, seed: int
 ) -> None:
     obs = random_blue_obs(64, 0.3, seed)
     obs[:, SLOTS.flags[0]] = (th.arange(64) % 2 == 0).float()[:, None]  # some selves trapped, some not
-    options = PairOptions(flags, insertion, radius)  # type: ignore[arg-type]
+    inner = inner_share * (radius if radius is not None else 0.25)
+    options = PairOptions(flags, insertion, radius, inner)  # type: ignore[arg-type]
     pairs = build_pairs(obs, SLOTS, 0.25, generator(seed), options=options)
     assert pairs is not None
     allowed = {"other_rel", "other_visible"} | ({"red_trapped"} if flags == "zero" else set())
@@ -182,7 +184,56 @@ def test_each_pair_option_changes_exactly_the_slots_it_names(
     flag = pairs.other_obs[:, SLOTS.flags[0]]
     assert th.equal(flag, pairs.self_obs[:, SLOTS.flags[0]]) if flags == "keep" else bool((flag == 0).all())
     limit = radius if radius is not None else 0.25
-    assert th.all(th.linalg.norm(pairs.other_obs[:, SLOTS.rel], dim=1) <= limit * (1 + 1e-6))
+    distances = th.linalg.norm(pairs.other_obs[:, SLOTS.rel], dim=1)
+    assert th.all(distances <= limit * (1 + 1e-6)) and th.all(distances >= inner * (1 - 1e-5))
+
+
+@pytest.mark.parametrize("insertion", ["area", "radius"])
+def test_no_inner_radius_draws_exactly_the_whole_disks_points(insertion: str) -> None:
+    u = th.rand(500, 2, generator=generator(4))
+    r = (th.sqrt(u[:, 0]) if insertion == "area" else u[:, 0]) * 0.4
+    expected = th.view_as_real(th.polar(r, u[:, 1] * (2.0 * np.pi)))
+    assert th.equal(sample_disk(500, 0.4, generator(4), insertion=insertion), expected)  # type: ignore[arg-type]
+
+
+@given(
+    insertion=st.sampled_from(["area", "radius"]),
+    share=st.floats(0.0, 0.95),
+    radius=st.floats(0.05, 1.0),
+    seed=st.integers(0, 2**16),
+)
+def test_ring_points_lie_between_the_inner_and_outer_radius(
+    insertion: str, share: float, radius: float, seed: int
+) -> None:
+    inner = share * radius
+    radii = th.linalg.norm(sample_disk(2_000, radius, generator(seed), insertion=insertion, inner_radius=inner), dim=1)  # type: ignore[arg-type]
+    assert float(radii.min()) >= inner * (1 - 1e-5) and float(radii.max()) <= radius * (1 + 1e-5)
+
+
+@pytest.mark.parametrize(
+    ("insertion", "below_middle"), [("area", (0.3**2 - 0.2**2) / (0.4**2 - 0.2**2)), ("radius", 0.5)]
+)
+def test_ring_points_are_uniform_by_area_or_in_radius(insertion: str, below_middle: float) -> None:
+    radii = th.linalg.norm(sample_disk(40_000, 0.4, generator(5), insertion=insertion, inner_radius=0.2), dim=1)  # type: ignore[arg-type]
+    assert abs(float((radii < 0.3).float().mean()) - below_middle) < 0.01
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"inner_radius": -0.1}, r"inner_radius must be a finite number in \[0.0, inf\], got -0.1"),
+        ({"radius": 0.2, "inner_radius": 0.2}, "inner_radius must be below the insertion radius 0.2, got 0.2"),
+    ],
+)
+def test_a_ring_needs_an_inner_radius_below_the_outer(options: dict[str, float], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        PairOptions(**options)  # type: ignore[arg-type]
+
+
+def test_an_inner_radius_beyond_the_observation_radius_is_named_when_pairs_are_built() -> None:
+    obs = random_blue_obs(16, 0.0, 0)
+    with pytest.raises(ValueError, match=r"inner_radius must be below the insertion radius 0\.25, got 0\.3"):
+        build_pairs(obs, SLOTS, 0.25, generator(0), options=PairOptions(inner_radius=0.3))
 
 
 def test_radius_insertion_is_uniform_in_radius() -> None:

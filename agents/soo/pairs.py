@@ -49,16 +49,26 @@ class PairOptions:
     more points near the observer)."""
     radius: float | None = None
     """Radius of the insertion disk (``None``: the learner's observation radius)."""
+    inner_radius: float = 0.0
+    """Red is inserted no closer than this: the disk becomes a ring (0: the whole disk)."""
 
     def __post_init__(self) -> None:
         check_choice("flags", self.flags, FLAG_OPTIONS)
         check_choice("insertion", self.insertion, INSERTIONS)
         if self.radius is not None:
             check_float("radius", self.radius, 0.0, math.inf, low_inclusive=False)
+        check_float("inner_radius", self.inner_radius, 0.0, math.inf)
+        self.disk_radius(math.inf)  # an inner radius at or beyond a given radius
 
     def disk_radius(self, observation_radius: float) -> float:
-        """The insertion radius: ``radius`` if set, else the learner's ``observation_radius``."""
-        return observation_radius if self.radius is None else self.radius
+        """The insertion radius: ``radius`` if set, else the learner's ``observation_radius``.
+
+        :raise ValueError: ``inner_radius`` is not below it.
+        """
+        radius = observation_radius if self.radius is None else self.radius
+        if self.inner_radius >= radius:
+            raise ValueError(f"inner_radius must be below the insertion radius {radius}, got {self.inner_radius}")
+        return radius
 
 
 @dataclass(frozen=True)
@@ -134,14 +144,23 @@ def self_mask(obs: th.Tensor, slots: OtherSlots) -> th.Tensor:
 
 
 def sample_disk(
-    num: int, radius: float, generator: th.Generator, device: th.device | str = "cpu", insertion: Insertion = "area"
+    num: int,
+    radius: float,
+    generator: th.Generator,
+    device: th.device | str = "cpu",
+    insertion: Insertion = "area",
+    inner_radius: float = 0.0,
 ) -> th.Tensor:
-    """``(num, 2)`` random points of the disk of ``radius`` around the origin.
+    """``(num, 2)`` random points of the disk of ``radius`` around the origin, or of its ring beyond ``inner_radius``.
 
-    :param insertion: ``area``: uniform over the disk's area; ``radius``: distance uniform in ``[0, radius]``.
+    :param insertion: ``area``: uniform over the area; ``radius``: distance uniform in ``[inner_radius, radius]``.
+    :param inner_radius: no point lies closer to the origin (0: the whole disk, the same draws as without it).
     """
     u = th.rand(num, 2, generator=generator)
-    r = (u[:, 0].sqrt() if insertion == "area" else u[:, 0]) * radius
+    ratio = inner_radius / radius
+    hole = ratio * ratio if insertion == "area" else ratio  # the share of the distance's quantile range left out
+    share = hole + u[:, 0] * (1.0 - hole)  # exactly u when there is no hole
+    r = (share.sqrt() if insertion == "area" else share) * radius
     return th.view_as_real(th.polar(r, u[:, 1] * (2.0 * math.pi))).to(device)
 
 
@@ -177,7 +196,7 @@ def other_copies(
 
     :param obs: ``(B, obs_dim)`` self observations.
     :param slots: where the other agent appears in ``obs``.
-    :param options: flags, insertion distribution and radius.
+    :param options: flags, insertion distribution, radius and inner radius.
     :param observation_radius: the learner's radius (the insertion radius unless ``options.radius`` is set).
     :param inserts: K other copies per row.
     :param generator: source of the inserted positions.
@@ -188,7 +207,7 @@ def other_copies(
     if mode == "flag_only":
         return insert_other(repeated, slots, None, flags="zero"), None
     radius = options.disk_radius(observation_radius)
-    points = sample_disk(len(repeated), radius, generator, obs.device, options.insertion)
+    points = sample_disk(len(repeated), radius, generator, obs.device, options.insertion, options.inner_radius)
     return insert_other(repeated, slots, points, options.flags), points
 
 
