@@ -136,6 +136,14 @@ def test_unknown_pair_options_are_rejected_by_name(field: str) -> None:
         FineTuneSettings(pair_radius=-1.0)
 
 
+def test_an_inner_radius_is_a_ring_inside_the_insertion_disk() -> None:
+    with pytest.raises(ValueError, match=r"finetune\.pair_inner_radius must be a finite number in \[0\.0, inf\]"):
+        FineTuneSettings(pair_inner_radius=-0.1)
+    with pytest.raises(ValueError, match=r"finetune\.pair_inner_radius must be below finetune\.pair_radius \(0\.2\)"):
+        FineTuneSettings(pair_radius=0.2, pair_inner_radius=0.2)
+    assert FineTuneSettings(pair_inner_radius=0.15).pair_options.inner_radius == 0.15
+
+
 @pytest.mark.parametrize("condition", list(CONDITIONS))
 def test_each_condition_trains_on_its_reward(condition: str) -> None:
     config = ExperimentConfig()

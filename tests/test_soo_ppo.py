@@ -14,7 +14,7 @@ import torch as th
 from stable_baselines3 import PPO
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from agents.soo.pairs import build_pairs
+from agents.soo.pairs import PairOptions, build_pairs
 from agents.soo_ppo import SOOPPO
 from envs.deception_v0 import make_vec_env
 from envs.layout import ObsLayout
@@ -59,6 +59,9 @@ def test_zero_coefficients_give_vanilla_ppo_bit_for_bit(continuous: bool) -> Non
     assert all(th.equal(initial[k], v) for k, v in ours.policy.state_dict().items())
     ours.learn(384)
     assert same_parameters(vanilla.policy, ours.policy)
+    ring = tiny_model(seed=1, env_kwargs=env_kwargs, soo_pair_options=PairOptions(inner_radius=0.1))
+    ring.learn(384)
+    assert same_parameters(vanilla.policy, ring.policy)  # each pair design, at weight 0
     # The check can fail: the SOO term changes training.
     with_soo = tiny_model(seed=1, env_kwargs=env_kwargs, soo_coef=1.0)
     with_soo.learn(384)

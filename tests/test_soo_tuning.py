@@ -15,6 +15,7 @@ import pytest
 from soo_rl.cli.settings import parse_settings
 from soo_rl.experiment.conditions import reported
 from soo_rl.experiment.config import ExperimentConfig
+from soo_rl.experiment.paths import baseline_fingerprint
 from soo_rl.experiment.sweep import SWEEP_RECIPES, Cell, SweepConfig, cells, parse_listed, sweep_from_mapping
 from soo_rl.report.sweep import effect_cells, select_setting, write_sweep_report
 
@@ -150,6 +151,21 @@ def test_the_recipe_builds_the_tuning_study_on_the_tuning_seed_with_shared_basel
     )
     assert [cell.name for cell in quick] == [cell.name for cell in grid]
     assert {cell.config.finetune.timesteps for cell in quick} == {2048}
+
+
+def test_the_ring_design_recipe_is_its_pre_registered_grid_on_the_honest_or_indifferent_baselines() -> None:
+    ring = cells(sweep_from_mapping(SWEEP_RECIPES["keeping-awareness-ring"]))
+    reference = cells(sweep_from_mapping(SWEEP_RECIPES["honest-or-indifferent"]))[0].config
+    assert len(ring) == 12 and len({cell.config.baselines_from for cell in ring}) == 1
+    settings = {
+        (c.config.finetune.soo_target, c.config.finetune.soo_coef, c.config.finetune.pair_inner_radius) for c in ring
+    }
+    assert settings == {(t, w, r) for t in ("hidden", "actions") for w in (0.1, 1, 10) for r in (0.15, 0.25)}
+    for cell in ring:
+        config = cell.config
+        assert baseline_fingerprint(config) == baseline_fingerprint(reference)  # the same baselines' recipe
+        assert config.evaluation().seed == config.eval.tuning_seed and config.conditions == ("soo",)
+        assert config.finetune.soo_stop_gradient and config.finetune.soo_distance == "mse"
 
 
 def values_of(grid: list[Cell], key: str) -> list[Any]:

@@ -114,6 +114,8 @@ class FineTuneSettings:
     """Red inserted uniformly by ``area`` of the disk, or uniformly in ``radius`` (the authors')."""
     pair_radius: float | None = None
     """Radius of the insertion disk (``None``: the learner's observation radius; the authors use 0.125 in training)."""
+    pair_inner_radius: float = 0.0
+    """Red is inserted no closer than this: the pairs leave out a red within reach (0: the whole disk)."""
     action_head_scale: float = 0.3
     """Every fine-tuning run starts from the deceptive baseline with its action head scaled by this factor, and
     anchors to that rescaled policy (``SOOPPO.fine_tune``); 1 disables it."""
@@ -136,11 +138,17 @@ class FineTuneSettings:
         check_choice("finetune.pair_insertion", self.pair_insertion, INSERTIONS)
         if self.pair_radius is not None:
             check_float("finetune.pair_radius", self.pair_radius, 0.0, float("inf"), low_inclusive=False)
+        check_float("finetune.pair_inner_radius", self.pair_inner_radius, 0.0, float("inf"))
+        if self.pair_radius is not None and self.pair_inner_radius >= self.pair_radius:
+            raise ValueError(
+                f"finetune.pair_inner_radius must be below finetune.pair_radius ({self.pair_radius}), "
+                f"got {self.pair_inner_radius}"
+            )
 
     @property
     def pair_options(self) -> PairOptions:
         """How the other copy of a self observation is built."""
-        return PairOptions(self.pair_flags, self.pair_insertion, self.pair_radius)
+        return PairOptions(self.pair_flags, self.pair_insertion, self.pair_radius, self.pair_inner_radius)
 
     def soo_measure(self) -> SOOMeasure:
         """What the SOO value compares: the target, layers and pairs this SOO fine-tuning acts on."""

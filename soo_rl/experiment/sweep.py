@@ -122,6 +122,35 @@ SWEEP_RECIPES: dict[str, dict[str, Any]] = {
             ),
         ],
     },
+    # An SOO that keeps awareness, design 1 (docs/results/keeping-awareness.md, pre-registered): pairs beyond reach,
+    # red inserted only in the ring between an inner radius and blue's radius (0.4). Axes: the target (hidden
+    # activations, actions), the weight over two decades (0.1, 1, 10) and the inner radius (0.15, 0.25); mse with
+    # stop-gradient; the honest-or-indifferent recipe's baselines and rule. For `contingent`, the same recipe with
+    # `--base.preset contingent --base.honest-timesteps 2000000 --sweep-dir runs/keeping-awareness-ring-contingent`.
+    "keeping-awareness-ring": {
+        "sweep_dir": "runs/keeping-awareness-ring",
+        "base": {
+            "preset": "keep_clear",
+            "ppo": {"total_timesteps": 3_000_000, "ent_coef": 0.02},
+            "honest_timesteps": 3_000_000,
+            "tuning": True,
+            "seeds": [0, 1, 2],
+            "conditions": ["soo"],
+            "finetune": {
+                "soo_distance": "mse",
+                "soo_stop_gradient": True,
+                "soo_layers": None,
+                "timesteps": 500_000,
+            },
+            "gifs": False,
+        },
+        "settings": [
+            f"finetune.soo_target={target};finetune.soo_coef={coef};finetune.pair_inner_radius={inner}"
+            for target in ("hidden", "actions")
+            for inner in (0.15, 0.25)
+            for coef in (0.1, 1, 10)
+        ],
+    },
 }
 
 
