@@ -9,8 +9,13 @@ training is bit-for-bit vanilla stable-baselines3 PPO with the same seed.
 
 from __future__ import annotations
 
+import importlib
+import io
 import math
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,9 +44,9 @@ from agents.soo.pairs import (
     self_mask,
 )
 from agents.soo.presets import preset_kwargs
-from envs.io import atomic_path, sha256_of
-from envs.layout import ObsLayout
-from envs.validation import check_choice, check_float, check_int
+from envs.generic.io import atomic_path, sha256_of
+from envs.generic.layout import ObsLayout
+from envs.generic.validation import check_choice, check_float, check_int
 
 
 class IndexedRolloutBuffer(RolloutBuffer):
@@ -177,9 +182,9 @@ class SOOPPO(PPO):
 
     :param policy: policy class or alias (``"MlpPolicy"`` is ``SOOActorCriticPolicy`` here).
     :param env: the training env; with ``soo_coef > 0``, its observations must be raw (no
-        ``VecNormalize(norm_obs=True)``). If it declares the learner's ``envs.layout.SOOView`` (its ``soo_view``
-        attribute, read with ``get_attr``: the suite's worlds, ``envs.observation_radius.ObservationRadius`` through
-        ``envs.shared_vec_env.SharedPolicyVecEnv``), the layout and radius are read from it.
+        ``VecNormalize(norm_obs=True)``). If it declares the learner's ``envs.generic.layout.SOOView`` (its ``soo_view``
+        attribute, read with ``get_attr``: the suite's worlds, ``envs.generic.observation_radius.ObservationRadius``
+        through ``envs.generic.shared_vec_env.SharedPolicyVecEnv``), the layout and radius are read from it.
     :param soo_coef: weight of the SOO loss (>= 0; 0 disables it).
     :param kl_coef: weight of ``KL(pi_ref || pi)`` on the minibatch states (>= 0; needs ``reference``).
     :param soo_distance: ``"mse"`` or the paper's ``"log_mse"``.
@@ -194,7 +199,7 @@ class SOOPPO(PPO):
     :param soo_radius: the learner's observation radius (``None``: the env's ``soo_view``; required with
         ``obs_layout`` when ``soo_coef > 0``); the insertion disk's radius unless ``soo_pair_options.radius`` is set.
         A value that differs from the env's declaration is used, with a warning.
-    :param obs_layout: the learner's observation layout (``envs.layout.ObsLayout``; ``None``: the env's
+    :param obs_layout: the learner's observation layout (``envs.generic.layout.ObsLayout``; ``None``: the env's
         ``soo_view``). A layout that differs from the env's declaration is used, with a warning.
     :param reference: path of a checkpoint whose policy is the frozen anchor; its weights are saved
         inside this model's checkpoints, with the path and SHA-256 of the file they came from.
@@ -279,7 +284,7 @@ class SOOPPO(PPO):
                 missing = "layout" if self.other_slots is None else "radius (the insertion disk's)"
                 raise ValueError(
                     f"soo_coef > 0 needs the learner's observation {missing}: pass obs_layout=... and soo_radius=..., "
-                    "or give the env a soo_view (envs.layout.SOOView; ObservationRadius declares it)"
+                    "or give the env a soo_view (envs.generic.layout.SOOView; ObservationRadius declares it)"
                 )
             check_raw_observations(self.env)
         if self.reference_sha256 is not None:
@@ -381,6 +386,22 @@ class SOOPPO(PPO):
             if model.reference_policy is not None:
                 model.reference_policy.load_state_dict(model.policy.state_dict())
         return model
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path | io.BufferedIOBase,
+        env: Any = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SOOPPO:
+        """SB3's ``load``, which also reads checkpoints saved before the environments' modules moved
+        (``MOVED_MODULES``)."""
+        with moved_modules():
+            return super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, variables = super()._get_torch_save_params()
@@ -637,6 +658,25 @@ class SOOPPO(PPO):
             self.logger.record("rollout/trap_rate", float(np.mean([info["trapped"] for info in episodes])))
             self.logger.record("rollout/goal_rate", float(np.mean([info["blue_at_goal"] for info in episodes])))
         super().dump_logs(iteration)
+
+
+MOVED_MODULES: dict[str, str] = {"envs.layout": "envs.generic.layout"}
+"""Old module name -> its new name, for what checkpoints pickle: a checkpoint saved before the environments were
+split into ``envs.deception``, ``envs.generic`` and ``envs.mpe2`` names its observation layout's old module."""
+
+
+@contextmanager
+def moved_modules() -> Iterator[None]:
+    """While in the block, each old name of ``MOVED_MODULES`` (unless importable) names its new module, so that
+    older checkpoints unpickle."""
+    added = [old for old in MOVED_MODULES if old not in sys.modules]
+    for old in added:
+        sys.modules[old] = importlib.import_module(MOVED_MODULES[old])
+    try:
+        yield
+    finally:
+        for old in added:
+            del sys.modules[old]
 
 
 def describe(value: Any) -> str:

@@ -13,9 +13,9 @@ import pytest
 
 from agents.hyperparams import PPOSettings
 from agents.soo_ppo import SOOPPO
-from envs.layout import ObsLayout
-from envs.mpe2_adversary import GOAL_RADIUS, goal_seeker, steer
-from envs.scripted import BatchPolicy
+from envs.generic.actions import BatchPolicy
+from envs.generic.layout import ObsLayout
+from envs.mpe2.simple_adversary import GOAL_RADIUS, goal_seeker, steer
 from soo_rl.experiment.conditions import FINE_TUNINGS
 from soo_rl.experiment.config import MPE2_ADVERSARY, ExperimentConfig
 from soo_rl.measurement.adversary_evaluation import evaluate_adversary, outcome, play

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from envs.config import make_config
+from envs.deception.config import make_config
 from soo_rl.experiment.conditions import (
     BASELINE_SETTINGS,
     BASELINES,

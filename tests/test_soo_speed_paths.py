@@ -12,8 +12,8 @@ import torch as th
 from agents.soo.distances import LOG_EPS, row_pair_loss
 from agents.soo.pairs import OtherSlots, PairOptions, self_mask
 from agents.soo_ppo import SOOPPO, DiagGaussianKL, IndexedRolloutBuffer, RolloutPairs
-from envs.deception_v0 import make_vec_env
-from envs.layout import blue_layout
+from envs.deception.deception_v0 import make_vec_env
+from envs.deception.layout import blue_layout
 
 LAYOUT = blue_layout(2)
 SLOTS = OtherSlots.from_layout(LAYOUT)

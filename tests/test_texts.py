@@ -70,7 +70,7 @@ NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight
 
 
 def test_the_readme_counts_the_worlds_and_variants_of_the_code() -> None:
-    from envs.variants import HELD_OUT_VARIANTS
+    from envs.deception.variants import HELD_OUT_VARIANTS
     from soo_rl.experiment.config import TRAINING_PRESETS
 
     text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())

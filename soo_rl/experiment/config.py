@@ -12,9 +12,9 @@ from agents.hyperparams import PPOSettings
 from agents.policy import SOO_TARGETS, SOOTarget
 from agents.soo.distances import DISTANCE_KINDS, DistanceKind
 from agents.soo.pairs import FLAG_OPTIONS, INSERTIONS, FlagOption, Insertion, PairOptions
-from envs.config import PRESETS
-from envs.validation import check_choice, check_float, check_int
-from envs.variants import HELD_OUT_VARIANTS
+from envs.deception.config import PRESETS
+from envs.deception.variants import HELD_OUT_VARIANTS
+from envs.generic.validation import check_choice, check_float, check_int
 from soo_rl.experiment.conditions import CO_LEARNING_RED_SETTINGS, CONDITIONS, FINE_TUNINGS, FineTuning
 from soo_rl.measurement.evaluation import EvalSettings
 from soo_rl.measurement.soo_value import SOOMeasure
@@ -160,14 +160,16 @@ class ExperimentConfig:
     every condition the world supports: ``mpe2_simple_adversary`` has no ``red_trapped`` slot, so the conditions
     that zero it (``flag_only``, ``soo_paper``) are left out there."""
     preset: World = "default"
-    """World the agents are trained and evaluated in: one of the suite's (``envs.config.PRESETS``, less the held-out
-    variants) or ``mpe2_simple_adversary`` (PettingZoo MPE2's physical-deception task, ``envs.mpe2_adversary``)."""
+    """World the agents are trained and evaluated in: one of the suite's (``envs.deception.config.PRESETS``, less the
+    held-out variants) or ``mpe2_simple_adversary`` (PettingZoo MPE2's physical-deception task,
+    ``envs.mpe2.simple_adversary``)."""
     red: RedKind = "scripted"
-    """Red opponent of every blue: the scripted follower (``envs/scripted.py``); ``learned``, a red trained with PPO on
-    red's reward against the scripted honest blue (one per seed, before the baselines; ``agents/learned_red.py``); or
-    ``co-learning``, a red that learns by PPO alongside every blue, from its training episodes (the authors' setting;
-    ``agents/co_learning.py``): each baseline trains its own red from scratch, each fine-tuning continues its
-    deceptive baseline's red, and every blue is evaluated against the red it finished training with."""
+    """Red opponent of every blue: the scripted follower (``envs.deception.scripted``); ``learned``, a red trained with
+    PPO on red's reward against the scripted honest blue (one per seed, before the baselines;
+    ``agents/learned_red.py``); or ``co-learning``, a red that learns by PPO alongside every blue, from its training
+    episodes (the authors' setting; ``agents/co_learning.py``): each baseline trains its own red from scratch, each
+    fine-tuning continues its deceptive baseline's red, and every blue is evaluated against the red it finished
+    training with."""
     red_timesteps: int = 150_000
     """PPO steps of a learned red."""
     red_ent_coef: float | None = None
@@ -281,7 +283,7 @@ class ExperimentConfig:
             )
 
     def held_out_variants(self) -> tuple[str, ...]:
-        """The held-out variants every agent is also evaluated on (``envs.variants``; none on MPE2 or with
+        """The held-out variants every agent is also evaluated on (``envs.deception.variants``; none on MPE2 or with
         ``eval.variant_episodes = 0``)."""
         return HELD_OUT_VARIANTS if self.preset != MPE2_ADVERSARY and self.eval.variant_episodes else ()
 

@@ -15,7 +15,7 @@ from stable_baselines3.common.logger import HParam
 from agents.batch_policy import ModelPolicy
 from agents.co_learning import CoLearningRed, new_co_learning_red
 from agents.soo_ppo import SOOPPO, load_checkpoint
-from envs.io import atomic_path
+from envs.generic.io import atomic_path
 from soo_rl.experiment.conditions import CONDITIONS
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.experiment.paths import (

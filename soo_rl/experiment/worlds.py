@@ -1,4 +1,5 @@
-"""The worlds an experiment runs in: the suite's own (``envs.config.PRESETS``) and MPE2's ``simple_adversary``.
+"""The worlds an experiment runs in: the suite's own (``envs.deception.config.PRESETS``) and MPE2's
+``simple_adversary``.
 
 A world gives the experiment what differs between them: red's policy, the env a blue trains on, what ``SOOPPO``
 must be told about the learner's observation, how an agent is evaluated and drawn. Everything else (the conditions,
@@ -19,11 +20,15 @@ from agents.hyperparams import PPOSettings
 from agents.learned_red import RED_SETTINGS, train_red
 from agents.soo.pairs import OtherSlots
 from agents.soo_ppo import SOOPPO
-from envs.animation import episode_frames
-from envs.config import DeceptionConfig, RewardMode, make_config
-from envs.deception_v0 import make_vec_env
-from envs.layout import blue_layout
-from envs.mpe2_adversary import (
+from envs.deception.animation import episode_frames
+from envs.deception.config import DeceptionConfig, RewardMode, make_config
+from envs.deception.deception_v0 import make_vec_env
+from envs.deception.layout import blue_layout
+from envs.deception.scripted import scripted_policy
+from envs.deception.variants import HELD_OUT_VARIANTS, VARIANTS
+from envs.generic.actions import BatchPolicy
+from envs.generic.shared_vec_env import SharedPolicyVecEnv
+from envs.mpe2.simple_adversary import (
     ADVERSARY,
     DEFAULT_RADIUS,
     GOAL_RADIUS,
@@ -32,9 +37,6 @@ from envs.mpe2_adversary import (
     make_simple_adversary,
     scripted_adversary,
 )
-from envs.scripted import BatchPolicy, scripted_policy
-from envs.shared_vec_env import SharedPolicyVecEnv
-from envs.variants import HELD_OUT_VARIANTS, VARIANTS
 from soo_rl.experiment.config import MPE2_ADVERSARY, ExperimentConfig
 from soo_rl.measurement.adversary_evaluation import evaluate_adversary
 from soo_rl.measurement.evaluation import EvalSettings, Evaluation, evaluate, outcome_rates
@@ -87,7 +89,7 @@ class World(Protocol):
 
 
 class SuiteWorld:
-    """One of the suite's own worlds (``envs.config.PRESETS``), its held-out variants included in evaluations.
+    """One of the suite's own worlds (``envs.deception.config.PRESETS``), its held-out variants included in evaluations.
 
     :param preset: the world.
     :param honesty_trap_penalty: the ``honesty`` reward's penalty per step while red is trapped.
@@ -161,10 +163,10 @@ class SuiteWorld:
 
 
 class AdversaryWorld:
-    """MPE2's ``simple_adversary_v3`` (``envs.mpe2_adversary``): the two good agents share blue's policy, each
+    """MPE2's ``simple_adversary_v3`` (``envs.mpe2.simple_adversary``): the two good agents share blue's policy, each
     seeing the world through ``DEFAULT_RADIUS``. Red is the adversary, which sees every agent (as in MPE2): scripted
-    to settle on the landmark nearest to the nearest good agent (``envs.mpe2_adversary.landmark_guesser``), or
-    learned against scripted honest good agents (``envs.mpe2_adversary.goal_seeker``).
+    to settle on the landmark nearest to the nearest good agent (``envs.mpe2.simple_adversary.landmark_guesser``), or
+    learned against scripted honest good agents (``envs.mpe2.simple_adversary.goal_seeker``).
 
     :param honesty_trap_penalty: the ``honesty`` reward's penalty per step that ends with the adversary nearer a
         fake landmark than the goal.

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.co_learning import RED_EPOCHS
-from envs.io import write_text_atomic
+from envs.generic.io import write_text_atomic
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS
 from soo_rl.experiment.config import TRAINING_PRESETS, ExperimentConfig, flat_settings, from_mapping
 from soo_rl.experiment.results import VARIANT_RATES
@@ -304,7 +304,7 @@ def _generalisation_text(matrix: dict[str, Any]) -> str:
         return "Not evaluated (`eval.variant_episodes = 0`)."
     variants = list(next(iter(matrix.values())))
     lines = [
-        "Every agent, without further training, on each held-out variant of its world (`envs/variants.py`; "
+        "Every agent, without further training, on each held-out variant of its world (`envs/deception/variants.py`; "
         "the same seeded episodes for every agent). Trap rate / goal rate, mean over seeds [95% CI].",
     ]
     for rate in VARIANT_RATES:
