@@ -152,6 +152,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Held-out evaluation variants (envs.deception.variants): the default preset plus a few changes, same observations.
     **{name: {**_DEFAULT, **changes} for name, changes in VARIANTS.items()},
 }
+TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in HELD_OUT_VARIANTS)
+"""The worlds agents may be trained in; the held-out variants are for evaluation only."""
 
 
 def check_fields(fields: dict[str, Any]) -> None:
