@@ -164,3 +164,16 @@ def test_each_condition_trains_on_its_reward(condition: str) -> None:
     penalty = {"trap_penalty": config.finetune.honesty_trap_penalty} if reward_mode == "honesty" else {}
     assert trained_in == make_config(config.preset, reward_mode=reward_mode, **penalty)
     env.close()
+
+
+def test_the_settings_ask_the_world_registry_what_a_world_supports(monkeypatch: pytest.MonkeyPatch) -> None:
+    from soo_rl.experiment import worlds
+
+    assert ExperimentConfig().conditions == FINE_TUNINGS and ExperimentConfig().held_out_variants()
+    entry = dataclasses.replace(worlds.WORLDS["default"], flag_slot=False, co_learning_red=False, held_out_variants=())
+    monkeypatch.setitem(worlds.WORLDS, "default", entry)
+    config = ExperimentConfig()
+    assert "flag_only" not in config.conditions and "soo_paper" not in config.conditions
+    assert config.held_out_variants() == ()
+    with pytest.raises(ValueError, match="red='co-learning' runs in the worlds"):
+        ExperimentConfig(red="co-learning")
