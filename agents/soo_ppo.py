@@ -531,8 +531,8 @@ split into ``envs.deception``, ``envs.generic`` and ``envs.mpe2`` names its obse
 
 @contextmanager
 def moved_modules() -> Iterator[None]:
-    """While in the block, each old name of ``MOVED_MODULES`` (unless importable) names its new module, so that
-    older checkpoints unpickle."""
+    """While in the block, each old name of ``MOVED_MODULES`` that is not already imported names its new module, so
+    that older checkpoints unpickle."""
     added = [old for old in MOVED_MODULES if old not in sys.modules]
     for old in added:
         sys.modules[old] = importlib.import_module(MOVED_MODULES[old])
