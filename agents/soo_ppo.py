@@ -531,16 +531,19 @@ split into ``envs.deception``, ``envs.generic`` and ``envs.mpe2`` names its obse
 
 @contextmanager
 def moved_modules() -> Iterator[None]:
-    """While in the block, each old name of ``MOVED_MODULES`` that is not already imported names its new module, so
-    that older checkpoints unpickle."""
-    added = [old for old in MOVED_MODULES if old not in sys.modules]
-    for old in added:
-        sys.modules[old] = importlib.import_module(MOVED_MODULES[old])
+    """While in the block, each old name of ``MOVED_MODULES`` names its new module (whatever it named before comes
+    back after), so that older checkpoints unpickle with the classes of today."""
+    before = {old: sys.modules.get(old) for old in MOVED_MODULES}
+    for old, new in MOVED_MODULES.items():
+        sys.modules[old] = importlib.import_module(new)
     try:
         yield
     finally:
-        for old in added:
-            del sys.modules[old]
+        for old, module in before.items():
+            if module is None:
+                del sys.modules[old]
+            else:
+                sys.modules[old] = module
 
 
 def describe(value: Any) -> str:
