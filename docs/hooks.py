@@ -97,7 +97,7 @@ def settings(world: str | None) -> str:
 
 def attributes(world: str | None) -> str:
     """PettingZoo-style attribute table of one world, read from a live environment."""
-    from envs import deception_v0
+    from envs.deception import deception_v0
 
     assert world is not None, "attributes needs a world: <!-- generated:attributes:NAME -->"
     env = deception_v0.parallel_env(preset=world)
@@ -105,7 +105,7 @@ def attributes(world: str | None) -> str:
     agents = env.possible_agents
     shapes = ", ".join(f"`{a}`: {env.observation_space(a).shape}" for a in agents)
     rows: list[tuple[str, Any]] = [
-        ("Import", f'`from envs import deception_v0; deception_v0.parallel_env(preset="{world}")`'),
+        ("Import", f'`from envs.deception import deception_v0; deception_v0.parallel_env(preset="{world}")`'),
         ("Actions", "continuous (default) or discrete (`continuous_actions=False`)"),
         ("Parallel API", "yes (AEC through `deception_v0.env()`); SB3 `VecEnv` through `deception_v0.make_vec_env`"),
         ("Agents", f"`agents = {agents}`"),
@@ -123,7 +123,7 @@ def layout(agent: str | None) -> str:
     """The observation slots of ``blue`` or ``red`` (2 landmarks), with indices and bounds of the live env."""
     from gymnasium.spaces import Box
 
-    from envs import deception_v0
+    from envs.deception import deception_v0
     from envs.deception.layout import BLUE, RED, layout_for
 
     assert agent in ("blue", "red"), "layout needs an agent: <!-- generated:layout:blue -->"
