@@ -14,7 +14,7 @@ class ModelPolicy:
 
     Calling it on an observation batch returns ``model.predict(obs, deterministic)[0]``: for
     continuous actions an ``(N, 2)`` float array, clipped by SB3 into the action space; for
-    discrete actions an ``(N,)`` int array. This matches ``envs.scripted.BatchPolicy``.
+    discrete actions an ``(N,)`` int array. This matches ``envs.generic.actions.BatchPolicy``.
 
     :param model: a trained SB3 model (e.g. ``PPO``) whose observation space matches the agent's.
     :param deterministic: use the distribution's mode (``True``) or sample actions (``False``).

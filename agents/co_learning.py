@@ -3,9 +3,9 @@ episodes blue trains on.
 
 In the authors' code both agents are MADDPG learners and every update trains red too. Here both learn by
 independent PPO (the design card's algorithm): red is the opponent inside blue's training env
-(``envs.vec_env.DeceptionVecEnv``), so one step of the batched core advances both learners. Red samples its actions
-from its current policy, keeps each step in its own PPO rollout buffer, and updates (``model.train()``) each time
-that buffer is full. With red's ``n_steps`` and ``n_envs`` equal to blue's, the two rollouts coincide: red updates
+(``envs.deception.vec_env.DeceptionVecEnv``), so one step of the batched core advances both learners. Red samples its
+actions from its current policy, keeps each step in its own PPO rollout buffer, and updates (``model.train()``) each
+time that buffer is full. With red's ``n_steps`` and ``n_envs`` equal to blue's, the two rollouts coincide: red updates
 at the last step of blue's rollout, blue right after it, and each acts on the other's new policy in the next one.
 """
 
@@ -25,8 +25,8 @@ from stable_baselines3.common.utils import configure_logger, obs_as_tensor
 from agents.hyperparams import PPOSettings
 from agents.learned_red import new_model
 from agents.soo_ppo import SOOPPO
-from envs.layout import RED
-from envs.validation import check_float, check_int
+from envs.deception.layout import RED
+from envs.generic.validation import check_float, check_int
 
 RED_EPOCHS = 5
 """PPO epochs of a co-learning red's updates: its settings are blue's with 5 epochs instead of 10. Red's update is
@@ -58,7 +58,7 @@ def co_learning_settings(blue: PPOSettings, overrides: Mapping[str, Any] | None 
 
 
 class CoLearningRed:
-    """Red as a learning opponent (``envs.scripted.LearningOpponent``) of blue's training env.
+    """Red as a learning opponent (``envs.deception.scripted.LearningOpponent``) of blue's training env.
 
     Random draws: red's actions come from torch's global generator, in the same order as a frozen red's
     (``ModelPolicy(model, deterministic=False)``) would; the order of its minibatches comes from its own numpy
@@ -185,7 +185,7 @@ def new_co_learning_red(
     :param seed: seed of red's initial weights and minibatch order.
     :param total_timesteps: env steps red is expected to learn for.
     :param preset: the world.
-    :param env_kwargs: other ``envs.config.DeceptionConfig`` fields.
+    :param env_kwargs: other ``envs.deception.config.DeceptionConfig`` fields.
     :param tensorboard_log: TensorBoard folder (``None``: not logged).
     :param tb_log_name: TensorBoard run name.
     :param red_overrides: red's own values of ``PPOSettings`` fields (``co_learning_settings``).

@@ -28,7 +28,7 @@ import torch.nn as nn
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.reward_scale import ScaleReward
-from envs.validation import check_choice, check_float, check_int
+from envs.generic.validation import check_choice, check_float, check_int
 
 OPTIMIZER_KWARGS: dict[str, Any] = {"eps": 1e-5, "fused": True}
 """SB3's own Adam setting (``eps`` 1e-5, which SB3 applies only when given no optimizer kwargs) with torch's fused

@@ -25,13 +25,14 @@ from stable_baselines3.common.vec_env import VecEnv
 from agents.batch_policy import ModelPolicy
 from agents.hyperparams import PPOSettings
 from agents.soo_ppo import SOOPPO
-from envs.config import DeceptionConfig, RewardMode, make_config
-from envs.core import RED_INDEX
-from envs.deception_v0 import make_vec_env
-from envs.layout import AGENTS, BLUE, RED, layout_for
-from envs.recording import rollout
-from envs.scripted import BatchPolicy, scripted_policy
-from envs.validation import check_int
+from envs.deception.config import DeceptionConfig, RewardMode, make_config
+from envs.deception.core import RED_INDEX
+from envs.deception.deception_v0 import make_vec_env
+from envs.deception.layout import AGENTS, BLUE, RED, layout_for
+from envs.deception.recording import rollout
+from envs.deception.scripted import scripted_policy
+from envs.generic.actions import BatchPolicy
+from envs.generic.validation import check_int
 
 RED_SETTINGS = PPOSettings(total_timesteps=150_000)
 """PPO settings of a learned red: the blue baselines' ``PPOSettings`` (64 x 64 steps, minibatch 1024,
@@ -75,7 +76,7 @@ def make_team_env(
     :param settings: PPO settings of the learner (``n_envs`` and ``reward_scale`` are used).
     :param seed: seed of the episodes' initial states.
     :param preset: environment preset (``"default"`` or ``"paper"``).
-    :param env_kwargs: any other ``envs.config.DeceptionConfig`` field (e.g. ``reward_mode``).
+    :param env_kwargs: any other ``envs.deception.config.DeceptionConfig`` field (e.g. ``reward_mode``).
     """
     check_opponent(learner, opponent)
     venv = make_vec_env(

@@ -9,8 +9,13 @@ training is bit-for-bit vanilla stable-baselines3 PPO with the same seed.
 
 from __future__ import annotations
 
+import importlib
+import io
 import math
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,158 +23,22 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3 import PPO
-from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.distributions import DiagGaussianDistribution, Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
-from stable_baselines3.common.type_aliases import RolloutBufferSamples
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
 from agents.policy import SOO_TARGETS, SOOActorCriticPolicy, SOOTarget
 from agents.soo.distances import DISTANCE_KINDS, DistanceKind, pair_loss, row_pair_loss
 from agents.soo.env import check_raw_observations, declared_view
-from agents.soo.pairs import (
-    PAIR_MODES,
-    OtherSlots,
-    PairMode,
-    PairOptions,
-    Pairs,
-    build_pairs,
-    other_copies,
-    self_mask,
-)
+from agents.soo.kl import DiagGaussianKL
+from agents.soo.pairs import PAIR_MODES, OtherSlots, PairMode, PairOptions, Pairs, build_pairs
 from agents.soo.presets import preset_kwargs
-from envs.io import atomic_path, sha256_of
-from envs.layout import ObsLayout
-from envs.validation import check_choice, check_float, check_int
-
-
-class IndexedRolloutBuffer(RolloutBuffer):
-    """SB3's ``RolloutBuffer`` that remembers the rows of the minibatch it last returned, so that
-    per-transition values computed once per rollout (the reference policy's outputs) can be looked up."""
-
-    last_indices: np.ndarray
-
-    def _get_samples(self, batch_inds: np.ndarray, env: Any = None) -> RolloutBufferSamples:
-        self.last_indices = batch_inds
-        return super()._get_samples(batch_inds, env)
-
-
-class RolloutPairs:
-    """The SOO pairs of one rollout's minibatches, drawn as ``build_pairs`` draws them from each minibatch, with the
-    work done once per epoch for the whole rollout instead of on every minibatch.
-
-    The self observations are found once per rollout; ``draw`` gives each of them fresh other copies (and a random
-    priority) for the next epoch, in which it lies in exactly one minibatch; ``minibatch`` looks up the selves of a
-    minibatch and keeps the ``max_selves`` with the lowest priority, a uniform draw without replacement.
-
-    :param obs: ``(N, obs_dim)``: the rollout's observations, in the rollout buffer's (flattened) order.
-    :param slots: where the other agent appears in ``obs``.
-    :param observation_radius: the learner's radius (the insertion disk's unless ``options.radius`` is set).
-    :param generator: source of every random draw.
-    :param max_selves: use at most this many self observations per minibatch (``None``: all).
-    :param inserts_per_self: inserted positions (pairs) per self observation.
-    :param mode: as in ``build_pairs``.
-    :param options: how the other copy is built.
-    """
-
-    others: th.Tensor
-    """This epoch's other copies: ``inserts_per_self`` rows per self observation (``other_copies``)."""
-    priority: np.ndarray
-    """This epoch's random priority of each self observation (drawn only with ``max_selves``)."""
-
-    def __init__(
-        self,
-        obs: th.Tensor,
-        slots: OtherSlots,
-        observation_radius: float,
-        generator: th.Generator,
-        max_selves: int | None,
-        inserts_per_self: int,
-        mode: PairMode,
-        options: PairOptions,
-    ) -> None:
-        rows = self_mask(obs, slots).nonzero().squeeze(1)
-        self.selves = obs[rows]
-        self.position = np.full(len(obs), -1)
-        """Index of each buffer row among the self observations (-1: not one)."""
-        self.position[rows.cpu().numpy()] = np.arange(len(rows))
-        self.slots, self.observation_radius, self.generator = slots, observation_radius, generator
-        self.max_selves, self.inserts, self.mode, self.options = max_selves, inserts_per_self, mode, options
-
-    def draw(self) -> None:
-        """New other copies and priorities for the next epoch."""
-        self.others, _ = other_copies(
-            self.selves, self.slots, self.options, self.observation_radius, self.inserts, self.generator, self.mode
-        )
-        if self.max_selves is not None:
-            self.priority = th.rand(len(self.selves), generator=self.generator).numpy()
-
-    def minibatch(self, obs: th.Tensor, indices: np.ndarray) -> Pairs | None:
-        """The pairs of the minibatch ``obs``, made of the buffer rows ``indices`` (``None``: too few selves).
-
-        :param obs: the minibatch's observations.
-        :param indices: their rows in the rollout buffer (``IndexedRolloutBuffer.last_indices``).
-        """
-        positions = self.position[indices]
-        rows = np.flatnonzero(positions >= 0)
-        if self.max_selves is not None and len(rows) > self.max_selves:
-            rows = rows[np.argpartition(self.priority[positions[rows]], self.max_selves - 1)[: self.max_selves]]
-        if len(rows) < (2 if self.mode == "random" else 1):
-            return None
-        sources = positions[rows]
-        if self.mode == "random":
-            # Self i is compared with the other copy of a different self of the minibatch (as in build_pairs).
-            sources = np.roll(sources, int(th.randint(1, len(rows), (1,), generator=self.generator)))
-        if self.inserts > 1:  # the copies of self i are rows i * inserts + k of `others`
-            sources = (sources[:, None] * self.inserts + np.arange(self.inserts)).ravel()
-            rows = np.repeat(rows, self.inserts)
-        device = obs.device
-        return Pairs(
-            obs,
-            self.others.index_select(0, th.as_tensor(sources, device=device)),
-            th.as_tensor(rows, device=device),
-        )
-
-
-class DiagGaussianKL(th.autograd.Function):
-    """Mean over the batch of ``KL(N(ref_mean, ref_std) || N(mean, std))`` (summed over action dimensions) for
-    diagonal Gaussians whose log-stds do not depend on the state, as one autograd node with a closed-form backward
-    (the anchor runs on every minibatch, where a graph of small ops costs more in overhead than in arithmetic).
-
-    Per dimension, ``KL = log_std - ref_log_std + (exp(2 (ref_log_std - log_std)) + gap exp(-2 log_std) - 1) / 2``
-    with ``gap`` the batch mean of ``(mean - ref_mean)^2``. Gradients: ``exp(-2 log_std) (mean - ref_mean) / B`` for
-    ``mean`` and ``1 - exp(2 (ref_log_std - log_std)) - gap exp(-2 log_std)`` for ``log_std``; the reference's
-    ``ref_mean`` and ``ref_log_std`` are constants. The per-dimension terms (a few numbers) are computed in Python.
-    """
-
-    @staticmethod
-    def forward(
-        ctx: Any, mean: th.Tensor, log_std: th.Tensor, ref_mean: th.Tensor, ref_log_std: th.Tensor
-    ) -> th.Tensor:
-        diff = mean - ref_mean
-        kl, inverse_variances, log_std_grads = 0.0, [], []
-        norms = th.linalg.vector_norm(diff, dim=0).tolist()  # gap = norm^2 / B
-        for log_sigma, ref_log_sigma, norm in zip(log_std.tolist(), ref_log_std.tolist(), norms, strict=True):
-            gap, inverse_variance = norm * norm / len(diff), math.exp(-2 * log_sigma)
-            variance_ratio = math.exp(2 * (ref_log_sigma - log_sigma))
-            kl += log_sigma - ref_log_sigma + 0.5 * (variance_ratio + gap * inverse_variance - 1)
-            inverse_variances.append(inverse_variance / len(diff))
-            log_std_grads.append(1 - variance_ratio - gap * inverse_variance)
-        ctx.save_for_backward(diff)
-        ctx.inverse_variances, ctx.log_std_grads = inverse_variances, log_std_grads
-        return mean.new_tensor(kl)
-
-    @staticmethod
-    def backward(ctx: Any, grad: th.Tensor) -> tuple[th.Tensor | None, th.Tensor | None, None, None]:
-        (diff,) = ctx.saved_tensors
-        scale = grad.item()
-        grad_mean = grad_log_std = None
-        if ctx.needs_input_grad[0]:
-            grad_mean = diff * diff.new_tensor([scale * value for value in ctx.inverse_variances])
-        if ctx.needs_input_grad[1]:
-            grad_log_std = diff.new_tensor([scale * value for value in ctx.log_std_grads])
-        return grad_mean, grad_log_std, None, None
+from agents.soo.rollout_buffer import IndexedRolloutBuffer
+from agents.soo.rollout_pairs import RolloutPairs
+from envs.generic.io import atomic_path, sha256_of
+from envs.generic.layout import ObsLayout
+from envs.generic.validation import check_choice, check_float, check_int
 
 
 class SOOPPO(PPO):
@@ -177,9 +46,9 @@ class SOOPPO(PPO):
 
     :param policy: policy class or alias (``"MlpPolicy"`` is ``SOOActorCriticPolicy`` here).
     :param env: the training env; with ``soo_coef > 0``, its observations must be raw (no
-        ``VecNormalize(norm_obs=True)``). If it declares the learner's ``envs.layout.SOOView`` (its ``soo_view``
-        attribute, read with ``get_attr``: the suite's worlds, ``envs.observation_radius.ObservationRadius`` through
-        ``envs.shared_vec_env.SharedPolicyVecEnv``), the layout and radius are read from it.
+        ``VecNormalize(norm_obs=True)``). If it declares the learner's ``envs.generic.layout.SOOView`` (its ``soo_view``
+        attribute, read with ``get_attr``: the suite's worlds, ``envs.generic.observation_radius.ObservationRadius``
+        through ``envs.generic.shared_vec_env.SharedPolicyVecEnv``), the layout and radius are read from it.
     :param soo_coef: weight of the SOO loss (>= 0; 0 disables it).
     :param kl_coef: weight of ``KL(pi_ref || pi)`` on the minibatch states (>= 0; needs ``reference``).
     :param soo_distance: ``"mse"`` or the paper's ``"log_mse"``.
@@ -194,7 +63,7 @@ class SOOPPO(PPO):
     :param soo_radius: the learner's observation radius (``None``: the env's ``soo_view``; required with
         ``obs_layout`` when ``soo_coef > 0``); the insertion disk's radius unless ``soo_pair_options.radius`` is set.
         A value that differs from the env's declaration is used, with a warning.
-    :param obs_layout: the learner's observation layout (``envs.layout.ObsLayout``; ``None``: the env's
+    :param obs_layout: the learner's observation layout (``envs.generic.layout.ObsLayout``; ``None``: the env's
         ``soo_view``). A layout that differs from the env's declaration is used, with a warning.
     :param reference: path of a checkpoint whose policy is the frozen anchor; its weights are saved
         inside this model's checkpoints, with the path and SHA-256 of the file they came from.
@@ -279,7 +148,7 @@ class SOOPPO(PPO):
                 missing = "layout" if self.other_slots is None else "radius (the insertion disk's)"
                 raise ValueError(
                     f"soo_coef > 0 needs the learner's observation {missing}: pass obs_layout=... and soo_radius=..., "
-                    "or give the env a soo_view (envs.layout.SOOView; ObservationRadius declares it)"
+                    "or give the env a soo_view (envs.generic.layout.SOOView; ObservationRadius declares it)"
                 )
             check_raw_observations(self.env)
         if self.reference_sha256 is not None:
@@ -381,6 +250,22 @@ class SOOPPO(PPO):
             if model.reference_policy is not None:
                 model.reference_policy.load_state_dict(model.policy.state_dict())
         return model
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path | io.BufferedIOBase,
+        env: Any = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SOOPPO:
+        """SB3's ``load``, which also reads checkpoints saved before the environments' modules moved
+        (``MOVED_MODULES``)."""
+        with moved_modules():
+            return super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, variables = super()._get_torch_save_params()
@@ -637,6 +522,28 @@ class SOOPPO(PPO):
             self.logger.record("rollout/trap_rate", float(np.mean([info["trapped"] for info in episodes])))
             self.logger.record("rollout/goal_rate", float(np.mean([info["blue_at_goal"] for info in episodes])))
         super().dump_logs(iteration)
+
+
+MOVED_MODULES: dict[str, str] = {"envs.layout": "envs.generic.layout"}
+"""Old module name -> its new name, for what checkpoints pickle: a checkpoint saved before the environments were
+split into ``envs.deception``, ``envs.generic`` and ``envs.mpe2`` names its observation layout's old module."""
+
+
+@contextmanager
+def moved_modules() -> Iterator[None]:
+    """While in the block, each old name of ``MOVED_MODULES`` names its new module (whatever it named before comes
+    back after), so that older checkpoints unpickle with the classes of today."""
+    before = {old: sys.modules.get(old) for old in MOVED_MODULES}
+    for old, new in MOVED_MODULES.items():
+        sys.modules[old] = importlib.import_module(new)
+    try:
+        yield
+    finally:
+        for old, module in before.items():
+            if module is None:
+                del sys.modules[old]
+            else:
+                sys.modules[old] = module
 
 
 def describe(value: Any) -> str:

@@ -23,10 +23,11 @@ from common import EVAL_SEED_OFFSET
 from agents.batch_policy import ModelPolicy
 from agents.soo.pairs import OtherSlots
 from agents.soo_ppo import load_checkpoint
-from envs.config import make_config
-from envs.layout import blue_layout
-from envs.recording import rollout
-from envs.scripted import BatchPolicy, scripted_policy
+from envs.deception.config import make_config
+from envs.deception.layout import blue_layout
+from envs.deception.recording import rollout
+from envs.deception.scripted import scripted_policy
+from envs.generic.actions import BatchPolicy
 from soo_rl.experiment.paths import AgentRef, checkpoint_path
 from soo_rl.measurement import metrics
 from soo_rl.measurement.authors import authors_behaviour_difference, authors_steps, steps_by_eval_seed

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.config import make_config
-from envs.core import DeceptionCore
+from envs.deception.config import make_config
+from envs.deception.core import DeceptionCore
 
 CORE_GOAL_N = 1024
 CORE_GOAL_AGENT_STEPS = 2_000_000
@@ -120,7 +120,7 @@ def main() -> None:
     if args.seconds <= 0:
         parser.error("--seconds must be > 0")
 
-    import envs.deception_v0 as deception_v0
+    import envs.deception.deception_v0 as deception_v0
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

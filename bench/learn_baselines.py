@@ -57,13 +57,13 @@ from agents.co_learning import CoLearningRed, co_learning_settings, new_co_learn
 from agents.hyperparams import PPOSettings
 from agents.soo.pairs import OtherSlots
 from agents.soo_ppo import SOOPPO, load_checkpoint
-from envs.config import REWARD_MODES, make_config
-from envs.core import RED_INDEX
-from envs.deception_v0 import make_vec_env
-from envs.layout import blue_layout
-from envs.recording import rollout
-from envs.scripted import BatchPolicy, scripted_policy
-from soo_rl.experiment.config import TRAINING_PRESETS
+from envs.deception.config import REWARD_MODES, TRAINING_PRESETS, make_config
+from envs.deception.core import RED_INDEX
+from envs.deception.deception_v0 import make_vec_env
+from envs.deception.layout import blue_layout
+from envs.deception.recording import rollout
+from envs.deception.scripted import scripted_policy
+from envs.generic.actions import BatchPolicy
 from soo_rl.experiment.paths import AgentRef, checkpoint_path, own_red_path
 from soo_rl.measurement import metrics
 from soo_rl.measurement.evaluation import blind_policy

@@ -27,8 +27,8 @@ from common import EVAL_SEED_OFFSET, add_training_arguments, ppo_settings
 from agents.batch_policy import ModelPolicy
 from agents.learned_red import RED_SETTINGS, evaluate_red, train_red
 from agents.soo_ppo import SOOPPO
-from envs.config import make_config
-from envs.scripted import scripted_policy
+from envs.deception.config import make_config
+from envs.deception.scripted import scripted_policy
 
 PRESET = "default"
 BLUE = "honest"

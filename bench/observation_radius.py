@@ -1,4 +1,5 @@
-"""Cost of ``envs.observation_radius.ObservationRadius`` on MPE2's ``simple_adversary_v3``, against MPE2's own rate.
+"""Cost of ``envs.generic.observation_radius.ObservationRadius`` on MPE2's ``simple_adversary_v3``, against MPE2's own
+rate.
 
 Measured in one process: MPE2's parallel env (N=2, continuous actions) stepped with a fixed sequence of random
 actions, and the same env wrapped with a radius for every agent (the wrapper's most expensive use), in interleaved
@@ -19,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.mpe2 import mpe2_layouts
-from envs.observation_radius import ObservationRadius
+from envs.generic.observation_radius import ObservationRadius
+from envs.mpe2.layouts import mpe2_layouts
 
 COST_GOAL = 0.15
 """Largest allowed share of MPE2's step rate lost to the wrapper."""

@@ -2,7 +2,7 @@
 
 Measured in one process, with the project's default PPO settings (``agents.hyperparams.PPOSettings``):
 
-(a) ``SOOPPO`` on ``envs.deception_v0.make_vec_env`` with SOO and KL off (vanilla PPO);
+(a) ``SOOPPO`` on ``envs.deception.deception_v0.make_vec_env`` with SOO and KL off (vanilla PPO);
 (b) the same with the SOO loss and the KL anchor on (a fine-tuning run);
 (b') the same with the SOO loss on the ``actions`` target (the authors' choice);
 (c) vanilla stable-baselines3 ``PPO`` on PettingZoo's MPE2 ``simple_adversary_v3`` through
@@ -33,7 +33,7 @@ from stable_baselines3 import PPO
 from agents.co_learning import new_co_learning_red
 from agents.hyperparams import PPOSettings
 from agents.soo_ppo import SOOPPO
-from envs.deception_v0 import make_vec_env
+from envs.deception.deception_v0 import make_vec_env
 
 SOO_COST_GOAL = 1.10
 """Largest allowed ratio of SOO + KL's time per step to plain PPO's."""

@@ -2,7 +2,7 @@
 
 A page asks for a table with a marker line ``<!-- generated:NAME -->`` or ``<!-- generated:NAME:ARG -->``;
 ``on_page_markdown`` replaces it by ``GENERATORS[NAME](ARG)``. An unknown marker fails the build. ``on_files``
-adds one short episode GIF per training world (scripted agents, ``envs.animation``) as ``gifs/<world>.gif``.
+adds one short episode GIF per training world (scripted agents, ``envs.deception.animation``) as ``gifs/<world>.gif``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def use_this_checkout() -> None:
 
 MARKER = re.compile(r"^<!-- generated:([a-z-]+)(?::([\w-]+))? -->$", re.MULTILINE)
 WORLDS: tuple[str, ...] = ("paper", "paper_learnable", "default", "contingent", "keep_clear", "awareness")
-"""The training worlds (``envs.config.PRESETS`` without the held-out variants), in the order of the docs."""
+"""The training worlds (``envs.deception.config.PRESETS`` without the held-out variants), in the order of the docs."""
 GIF_POLICIES: dict[str, str] = {
     "paper": "deceptive",
     "paper_learnable": "deceptive",
@@ -72,7 +72,7 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
 
 def presets(_: str | None) -> str:
     """The training worlds and how each differs from the paper's settings (``DeceptionConfig``'s defaults)."""
-    from envs.config import PRESETS, make_config
+    from envs.deception.config import PRESETS, make_config
 
     rows = []
     for name in WORLDS:
@@ -84,7 +84,7 @@ def presets(_: str | None) -> str:
 
 def settings(world: str | None) -> str:
     """Every ``DeceptionConfig`` field in one world; the ones the preset changes are in bold."""
-    from envs.config import PRESETS, DeceptionConfig, make_config
+    from envs.deception.config import PRESETS, DeceptionConfig, make_config
 
     assert world is not None, "settings needs a world: <!-- generated:settings:NAME -->"
     config, docs = make_config(world), attribute_docs(DeceptionConfig)
@@ -97,7 +97,7 @@ def settings(world: str | None) -> str:
 
 def attributes(world: str | None) -> str:
     """PettingZoo-style attribute table of one world, read from a live environment."""
-    from envs import deception_v0
+    from envs.deception import deception_v0
 
     assert world is not None, "attributes needs a world: <!-- generated:attributes:NAME -->"
     env = deception_v0.parallel_env(preset=world)
@@ -105,7 +105,7 @@ def attributes(world: str | None) -> str:
     agents = env.possible_agents
     shapes = ", ".join(f"`{a}`: {env.observation_space(a).shape}" for a in agents)
     rows: list[tuple[str, Any]] = [
-        ("Import", f'`from envs import deception_v0; deception_v0.parallel_env(preset="{world}")`'),
+        ("Import", f'`from envs.deception import deception_v0; deception_v0.parallel_env(preset="{world}")`'),
         ("Actions", "continuous (default) or discrete (`continuous_actions=False`)"),
         ("Parallel API", "yes (AEC through `deception_v0.env()`); SB3 `VecEnv` through `deception_v0.make_vec_env`"),
         ("Agents", f"`agents = {agents}`"),
@@ -123,8 +123,8 @@ def layout(agent: str | None) -> str:
     """The observation slots of ``blue`` or ``red`` (2 landmarks), with indices and bounds of the live env."""
     from gymnasium.spaces import Box
 
-    from envs import deception_v0
-    from envs.layout import BLUE, RED, layout_for
+    from envs.deception import deception_v0
+    from envs.deception.layout import BLUE, RED, layout_for
 
     assert agent in ("blue", "red"), "layout needs an agent: <!-- generated:layout:blue -->"
     name = BLUE if agent == "blue" else RED
@@ -141,8 +141,8 @@ def layout(agent: str | None) -> str:
 
 
 def variants(_: str | None) -> str:
-    """The held-out evaluation variants and their changes (``envs.variants.VARIANTS``)."""
-    from envs.variants import VARIANTS
+    """The held-out evaluation variants and their changes (``envs.deception.variants.VARIANTS``)."""
+    from envs.deception.variants import VARIANTS
 
     rows = [[f"`{n}`", ", ".join(f"`{k}={v!r}`" for k, v in c.items())] for n, c in VARIANTS.items()]
     return table(["variant", "change applied to the training world"], rows)
@@ -284,9 +284,9 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
 def world_gif(world: str) -> bytes:
     """A seeded episode of one world with scripted agents, as GIF bytes (about 65 kB)."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    from envs.animation import episode_frames, save_animation
-    from envs.config import make_config
-    from envs.scripted import scripted_policy
+    from envs.deception.animation import episode_frames, save_animation
+    from envs.deception.config import make_config
+    from envs.deception.scripted import scripted_policy
 
     config = make_config(world)
     blue = scripted_policy(GIF_POLICIES.get(world, "honest"), config)

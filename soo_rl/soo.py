@@ -14,9 +14,9 @@ from agents.batch_policy import ModelPolicy
 from agents.soo.pairs import OtherSlots, PairOptions
 from agents.soo.presets import SOO_PRESETS, SOOPreset
 from agents.soo_ppo import SOOPPO
-from envs.layout import ObsLayout, SOOView
-from envs.observation_radius import ObservationRadius
-from envs.shared_vec_env import SharedPolicyVecEnv, record_observations
+from envs.generic.layout import ObsLayout, SOOView
+from envs.generic.observation_radius import ObservationRadius
+from envs.generic.shared_vec_env import SharedPolicyVecEnv, record_observations
 from soo_rl.measurement.evaluation import blind_policy
 from soo_rl.measurement.outcomes import Outcomes, measure_outcomes
 from soo_rl.measurement.soo_value import SOOMeasure, mean_soo_value

@@ -13,11 +13,11 @@ import pytest
 
 from agents.hyperparams import PPOSettings
 from agents.soo_ppo import SOOPPO
-from envs.layout import ObsLayout
-from envs.mpe2_adversary import GOAL_RADIUS, goal_seeker, steer
-from envs.scripted import BatchPolicy
+from envs.generic.actions import BatchPolicy
+from envs.generic.layout import ObsLayout
+from envs.mpe2.simple_adversary import GOAL_RADIUS, goal_seeker, steer
 from soo_rl.experiment.conditions import FINE_TUNINGS
-from soo_rl.experiment.config import MPE2_ADVERSARY, ExperimentConfig
+from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.measurement.adversary_evaluation import evaluate_adversary, outcome, play
 from soo_rl.measurement.evaluation import METRICS, EvalSettings
 from soo_rl.measurement.metrics import OUTCOMES
@@ -25,7 +25,7 @@ from soo_rl.measurement.soo_value import SOOMeasure
 
 pytest.importorskip("mpe2", reason="MPE2 is an optional extra (pip install -e '.[mpe2]')")
 
-from soo_rl.experiment.worlds import AdversaryWorld
+from soo_rl.experiment.worlds import MPE2_ADVERSARY, AdversaryWorld
 
 SCRIPT = Path(__file__).resolve().parents[1] / "train" / "ppo_soo.py"
 

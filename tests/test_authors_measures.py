@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from envs.config import make_config
-from envs.core import BLUE_INDEX
-from envs.recording import Trajectories, rollout
-from envs.scripted import scripted_policy
+from envs.deception.config import make_config
+from envs.deception.core import BLUE_INDEX
+from envs.deception.recording import Trajectories, rollout
+from envs.deception.scripted import scripted_policy
 from soo_rl.measurement.authors import (
     X_THRESHOLDS,
     Y_THRESHOLDS,

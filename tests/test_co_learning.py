@@ -18,7 +18,7 @@ from agents.co_learning import RED_EPOCHS, CoLearningRed, co_learning_settings, 
 from agents.hyperparams import PPOSettings
 from agents.learned_red import new_model
 from agents.soo_ppo import SOOPPO, load_checkpoint
-from envs.layout import BLUE, RED
+from envs.deception.layout import BLUE, RED
 from soo_rl.experiment.config import ExperimentConfig
 
 ROOT = Path(__file__).resolve().parents[1]

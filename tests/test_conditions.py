@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from envs.config import make_config
+from envs.deception.config import make_config
 from soo_rl.experiment.conditions import (
     BASELINE_SETTINGS,
     BASELINES,
@@ -27,7 +28,7 @@ from soo_rl.experiment.paths import (
 )
 from soo_rl.experiment.pipeline import experiment_tasks
 from soo_rl.experiment.sweep import SweepConfig, cells
-from soo_rl.experiment.training import sooppo_settings
+from soo_rl.experiment.training import LOGGED_FINE_TUNING_ARGUMENTS, sooppo_arguments
 from soo_rl.experiment.worlds import world_for
 
 
@@ -53,18 +54,35 @@ def test_the_table_says_what_each_condition_is() -> None:
 
 def test_each_condition_is_trained_with_its_own_loss_and_reward() -> None:
     config = ExperimentConfig(finetune=FineTuneSettings(soo_coef=2.5, kl_coef=0.3, soo_distance="mse"))
-    soo, anchor = sooppo_settings(config, "soo"), sooppo_settings(config, "anchor_only")
-    random_pairs, honesty = sooppo_settings(config, "random_pairs"), sooppo_settings(config, "honesty_reward")
+    world = world_for(config)
+
+    def arguments(condition: str) -> dict[str, Any]:
+        return sooppo_arguments(config, AgentRef(condition, 0), world, "tb")
+
+    soo, anchor = arguments("soo"), arguments("anchor_only")
+    random_pairs, honesty = arguments("random_pairs"), arguments("honesty_reward")
     assert soo["soo_pair_mode"] == "self_other" and soo["soo_coef"] == 2.5 and soo["soo_distance"] == "mse"
     assert random_pairs["soo_pair_mode"] == "random" and random_pairs["soo_coef"] == 2.5
-    assert anchor == {"kl_coef": 0.3} == honesty  # no pair loss: the anchor only
-    paper, matched = sooppo_settings(config, "soo_paper"), sooppo_settings(config, "random_pairs_matched")
+    assert anchor == honesty and anchor["kl_coef"] == 0.3  # no pair loss: the anchor only
+    assert not [name for name in anchor if name.startswith("soo_")]
+    paper, matched = arguments("soo_paper"), arguments("random_pairs_matched")
     assert paper["soo_target"] == "actions" and paper["soo_pair_options"].insertion == "radius"
     assert paper["soo_pair_options"].radius == 0.125 and paper["soo_pair_options"].flags == "zero"
     assert soo["soo_pair_options"].flags == "keep" and soo["soo_target"] == "hidden"
     assert matched["soo_coef"] == config.finetune.random_pairs_matched_coef != soo["soo_coef"]
-    assert sooppo_settings(config, "flag_only")["soo_pair_mode"] == "flag_only"
+    assert arguments("flag_only")["soo_pair_mode"] == "flag_only"
     assert all(settings["kl_coef"] == 0.3 for settings in (soo, random_pairs))
+
+
+def test_the_settings_become_sooppo_arguments_in_one_place() -> None:
+    config = ExperimentConfig(finetune=FineTuneSettings(learning_rate=1e-5, soo_layers=(0,), action_head_scale=0.5))
+    world = world_for(config)
+    baseline = sooppo_arguments(config, AgentRef("deceptive", 3), world, "tb")
+    assert baseline == {**config.ppo.to_sb3_kwargs(), "seed": 3, "tensorboard_log": "tb"}
+    tuned = sooppo_arguments(config, AgentRef("soo", 3), world, "tb")
+    assert tuned["learning_rate"] == 1e-5 != baseline["learning_rate"] and tuned["action_head_scale"] == 0.5
+    assert tuned["policy_kwargs"] == {**baseline["policy_kwargs"], "soo_layers": (0,)}
+    assert set(LOGGED_FINE_TUNING_ARGUMENTS) <= set(tuned)
 
 
 def test_baseline_fingerprints_cover_exactly_the_baseline_settings() -> None:
@@ -154,3 +172,16 @@ def test_each_condition_trains_on_its_reward(condition: str) -> None:
     penalty = {"trap_penalty": config.finetune.honesty_trap_penalty} if reward_mode == "honesty" else {}
     assert trained_in == make_config(config.preset, reward_mode=reward_mode, **penalty)
     env.close()
+
+
+def test_the_settings_ask_the_world_registry_what_a_world_supports(monkeypatch: pytest.MonkeyPatch) -> None:
+    from soo_rl.experiment import worlds
+
+    assert ExperimentConfig().conditions == FINE_TUNINGS and ExperimentConfig().held_out_variants()
+    entry = dataclasses.replace(worlds.WORLDS["default"], flag_slot=False, co_learning_red=False, held_out_variants=())
+    monkeypatch.setitem(worlds.WORLDS, "default", entry)
+    config = ExperimentConfig()
+    assert "flag_only" not in config.conditions and "soo_paper" not in config.conditions
+    assert config.held_out_variants() == ()
+    with pytest.raises(ValueError, match="red='co-learning' runs in the worlds"):
+        ExperimentConfig(red="co-learning")

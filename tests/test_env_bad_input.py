@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-import envs.deception_v0 as deception_v0
-from envs.config import make_config
-from envs.core import DeceptionCore
-from envs.layout import BLUE, RED
+import envs.deception.deception_v0 as deception_v0
+from envs.deception.config import make_config
+from envs.deception.core import DeceptionCore
+from envs.deception.layout import BLUE, RED
 
 NAN, INF = float("nan"), float("inf")
 CONTINUOUS_RANGE = r"must be finite and lie in \[-1, 1\]\^2"

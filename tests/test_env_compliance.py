@@ -1,4 +1,4 @@
-"""PettingZoo's own compliance tests on ``envs.deception_v0``, in every action mode and preset."""
+"""PettingZoo's own compliance tests on ``envs.deception.deception_v0``, in every action mode and preset."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pettingzoo.test import (
     seed_test,
 )
 
-import envs.deception_v0 as deception_v0
+import envs.deception.deception_v0 as deception_v0
 
 NUM_CYCLES = 60
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -54,7 +54,7 @@ def test_parallel_seed(kwargs: dict[str, Any]) -> None:
 
 
 def test_render_headless(kwargs: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("envs.parallel.RENDER_FPS", 1000)  # no need to watch at 10 frames per second
+    monkeypatch.setattr("envs.deception.parallel.RENDER_FPS", 1000)  # no need to watch at 10 frames per second
     render_test(partial(deception_v0.raw_env, **kwargs))
 
 

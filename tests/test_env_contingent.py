@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import envs.deception_v0 as deception_v0
-from envs.config import DeceptionConfig, make_config
-from envs.core import BLUE_INDEX, RED_INDEX, DeceptionCore, InitialState
-from envs.layout import BLUE, RED
-from envs.recording import Trajectories, rollout
-from envs.scripted import scripted_policy
+import envs.deception.deception_v0 as deception_v0
+from envs.deception.config import DeceptionConfig, make_config
+from envs.deception.core import BLUE_INDEX, RED_INDEX, DeceptionCore, InitialState
+from envs.deception.layout import BLUE, RED
+from envs.deception.recording import Trajectories, rollout
+from envs.deception.scripted import scripted_policy
 
 EPISODES = 1000
 SEED = 4321

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import envs.deception_v0 as deception_v0
-from envs.config import make_config
-from envs.core import BLUE_INDEX, RED_INDEX, DeceptionCore
-from envs.layout import BLUE, RED
-from envs.scripted import scripted_policy
+import envs.deception.deception_v0 as deception_v0
+from envs.deception.config import make_config
+from envs.deception.core import BLUE_INDEX, RED_INDEX, DeceptionCore
+from envs.deception.layout import BLUE, RED
+from envs.deception.scripted import scripted_policy
 
 EPISODES = 5
 MAX_CYCLES = 50

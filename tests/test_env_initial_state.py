@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import envs.deception_v0 as deception_v0
-from envs.config import make_config
-from envs.core import BLUE_INDEX, RED_INDEX, DeceptionCore, InitialState
-from envs.layout import BLUE, RED, layout_for
-from envs.parallel import DeceptionParallelEnv
+import envs.deception.deception_v0 as deception_v0
+from envs.deception.config import make_config
+from envs.deception.core import BLUE_INDEX, RED_INDEX, DeceptionCore, InitialState
+from envs.deception.layout import BLUE, RED, layout_for
+from envs.deception.parallel import DeceptionParallelEnv
 
 StateFactory = Callable[..., dict[str, Any]]
 ZERO = np.zeros(2, dtype=np.float32)

@@ -1,7 +1,7 @@
 """Property tests of the batched core under random configs, initial states and actions.
 
 Every expected value is recomputed here from the core's positions with the SPEC's formulas, and
-observations are read through ``envs.layout`` slot names only.
+observations are read through ``envs.deception.layout`` slot names only.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-import envs.deception_v0 as deception_v0
-from envs.config import DeceptionConfig, make_config
-from envs.core import BLUE_INDEX, DISCRETE_MOVES, RED_INDEX, DeceptionCore, InitialState
-from envs.layout import BLUE, RED
-from envs.parallel import observation_space
+import envs.deception.deception_v0 as deception_v0
+from envs.deception.config import DeceptionConfig, make_config
+from envs.deception.core import BLUE_INDEX, RED_INDEX, DeceptionCore, InitialState
+from envs.deception.layout import BLUE, RED
+from envs.deception.parallel import observation_space
+from envs.generic.actions import DISCRETE_MOVES
 
 STEPS = 30
 

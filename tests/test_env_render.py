@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import envs.deception_v0 as deception_v0
-from envs.core import RED_INDEX
-from envs.layout import BLUE, RED
-from envs.parallel import DeceptionParallelEnv
-from envs.rendering import AGENT_SIZE, COLOURS
+import envs.deception.deception_v0 as deception_v0
+from envs.deception.core import RED_INDEX
+from envs.deception.layout import BLUE, RED
+from envs.deception.parallel import DeceptionParallelEnv
+from envs.deception.rendering import AGENT_SIZE, COLOURS
 
 LANDMARKS = [[0.5, 0.5], [-0.5, -0.5]]  # goal, fake
 StateFactory = Callable[..., dict[str, Any]]
@@ -21,7 +21,7 @@ ZERO = np.zeros(2, dtype=np.float32)
 
 @pytest.fixture(autouse=True)
 def _fast_human_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in ("envs.parallel", "envs.vec_env"):
+    for module in ("envs.deception.parallel", "envs.deception.vec_env"):
         monkeypatch.setattr(f"{module}.RENDER_FPS", 1000)
 
 

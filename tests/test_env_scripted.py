@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.config import make_config
-from envs.recording import Trajectories, rollout
-from envs.scripted import scripted_policy
+from envs.deception.config import make_config
+from envs.deception.recording import Trajectories, rollout
+from envs.deception.scripted import scripted_policy
 
 EPISODES = 1000
 

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test
 
-import envs.deception_v0 as deception_v0
-from envs.config import PRESETS, DeceptionConfig, make_config, variant_config
-from envs.core import BLUE_INDEX, RED_INDEX, DeceptionCore
-from envs.layout import AGENTS, BLUE
-from envs.parallel import observation_space
-from envs.recording import rollout
-from envs.scripted import scripted_policy
-from envs.variants import HELD_OUT_VARIANTS, VARIANTS
+import envs.deception.deception_v0 as deception_v0
+from envs.deception.config import PRESETS, DeceptionConfig, make_config, variant_config
+from envs.deception.core import BLUE_INDEX, RED_INDEX, DeceptionCore
+from envs.deception.layout import AGENTS, BLUE
+from envs.deception.parallel import observation_space
+from envs.deception.recording import rollout
+from envs.deception.scripted import scripted_policy
+from envs.deception.variants import HELD_OUT_VARIANTS, VARIANTS
 
 EPISODES = 2000
 SCENARIOS = (*HELD_OUT_VARIANTS, "awareness")

@@ -10,11 +10,11 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecCheckNan, VecEnv, VecMonitor
 
-import envs.deception_v0 as deception_v0
-from envs.core import BLUE_INDEX, RED_INDEX, DeceptionCore
-from envs.layout import BLUE, RED, layout_for
-from envs.parallel import observation_space
-from envs.vec_env import DeceptionVecEnv
+import envs.deception.deception_v0 as deception_v0
+from envs.deception.core import BLUE_INDEX, RED_INDEX, DeceptionCore
+from envs.deception.layout import BLUE, RED, layout_for
+from envs.deception.parallel import observation_space
+from envs.deception.vec_env import DeceptionVecEnv
 
 NUM_ENVS = 4
 MAX_CYCLES = 6

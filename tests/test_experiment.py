@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from envs.variants import HELD_OUT_VARIANTS
+from envs.deception.variants import HELD_OUT_VARIANTS
 from soo_rl.cli.experiment import main, parse_config
 from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS
 from soo_rl.experiment.config import ExperimentConfig

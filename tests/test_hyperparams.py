@@ -13,10 +13,10 @@ from stable_baselines3 import PPO
 from agents.batch_policy import ModelPolicy
 from agents.hyperparams import PPOSettings
 from agents.reward_scale import ScaleReward
-from envs.config import make_config
-from envs.deception_v0 import make_vec_env
-from envs.recording import rollout
-from envs.scripted import scripted_policy
+from envs.deception.config import make_config
+from envs.deception.deception_v0 import make_vec_env
+from envs.deception.recording import rollout
+from envs.deception.scripted import scripted_policy
 
 SMALL = PPOSettings(n_envs=8, n_steps=16, batch_size=64, n_epochs=1, total_timesteps=128)
 

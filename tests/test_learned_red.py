@@ -21,11 +21,11 @@ from agents.learned_red import (
     train_red,
 )
 from agents.soo_ppo import SOOPPO
-from envs.config import make_config
-from envs.deception_v0 import make_vec_env
-from envs.layout import BLUE, RED, red_layout
-from envs.parallel import observation_space
-from envs.scripted import scripted_policy
+from envs.deception.config import make_config
+from envs.deception.deception_v0 import make_vec_env
+from envs.deception.layout import BLUE, RED, red_layout
+from envs.deception.parallel import observation_space
+from envs.deception.scripted import scripted_policy
 
 TINY = PPOSettings(n_envs=4, n_steps=16, batch_size=32, n_epochs=2, net_arch=(16, 16), total_timesteps=64)
 ROLLOUT = TINY.n_envs * TINY.n_steps

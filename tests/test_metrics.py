@@ -11,12 +11,12 @@ import torch as th
 
 from agents.soo.pairs import OtherSlots, PairOptions, other_copies
 from agents.soo_ppo import SOOPPO
-from envs.config import make_config
-from envs.core import BLUE_INDEX, InitialState
-from envs.deception_v0 import make_vec_env
-from envs.layout import blue_layout
-from envs.recording import Trajectories, rollout
-from envs.scripted import scripted_policy
+from envs.deception.config import make_config
+from envs.deception.core import BLUE_INDEX, InitialState
+from envs.deception.deception_v0 import make_vec_env
+from envs.deception.layout import blue_layout
+from envs.deception.recording import Trajectories, rollout
+from envs.deception.scripted import scripted_policy
 from soo_rl.measurement import metrics
 from soo_rl.measurement.soo_value import SOOMeasure, soo_values
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
-from envs.layout import ObsLayout
-from envs.mpe2_adversary import (
+from envs.generic.layout import ObsLayout
+from envs.generic.shared_vec_env import SharedPolicyVecEnv, indicated_layout, play_episodes
+from envs.mpe2.simple_adversary import (
     ADVERSARY,
     GOOD_AGENTS,
     OUTCOME_KEYS,
@@ -23,7 +24,6 @@ from envs.mpe2_adversary import (
     move_actions,
     scripted_adversary,
 )
-from envs.shared_vec_env import SharedPolicyVecEnv, indicated_layout, play_episodes
 
 pytest.importorskip("mpe2", reason="MPE2 is an optional extra (pip install -e '.[mpe2]')")
 

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from agents.soo.pairs import OtherSlots, build_pairs, self_mask
-from envs.layout import ObsLayout
-from envs.mpe2 import mpe2_layouts
-from envs.observation_radius import ObservationRadius, RadiusView
+from envs.generic.layout import ObsLayout
+from envs.generic.observation_radius import ObservationRadius, RadiusView
+from envs.mpe2.layouts import mpe2_layouts
 
 MPE2_REASON = "MPE2 is an optional extra (pip install -e '.[mpe2]')"
 LEARNERS = ["agent_0", "agent_1"]

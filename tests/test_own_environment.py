@@ -16,7 +16,7 @@ import pytest
 from numpy.typing import NDArray
 from pettingzoo.test import parallel_api_test
 
-from envs.observation_radius import RadiusView
+from envs.generic.observation_radius import RadiusView
 from soo_rl.soo import SOOPPO, ObservationRadius, ObsLayout, SharedPolicyVecEnv, SOOView, measure_outcomes
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"

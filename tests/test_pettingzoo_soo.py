@@ -24,10 +24,10 @@ from stable_baselines3 import PPO
 from agents.batch_policy import ModelPolicy
 from agents.soo.pairs import OtherSlots, self_mask
 from agents.soo_ppo import SOOPPO
-from envs.layout import ObsLayout
-from envs.mpe2 import mpe2_layouts
-from envs.observation_radius import ObservationRadius
-from envs.shared_vec_env import SharedPolicyVecEnv, record_observations
+from envs.generic.layout import ObsLayout
+from envs.generic.observation_radius import ObservationRadius
+from envs.generic.shared_vec_env import SharedPolicyVecEnv, record_observations
+from envs.mpe2.layouts import mpe2_layouts
 from soo_rl.measurement.evaluation import blind_policy
 from soo_rl.measurement.probe import probe_observations
 from soo_rl.measurement.soo_value import mean_soo_value

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from agents.soo_ppo import SOOPPO
-from envs.config import make_config
-from envs.deception_v0 import make_vec_env
+from envs.deception.config import make_config
+from envs.deception.deception_v0 import make_vec_env
 from soo_rl.measurement.probe import fit_ridge, other_activations, probe_awareness, r2_score, select_alpha
 
 CONFIG = make_config("default")

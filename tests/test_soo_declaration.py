@@ -14,9 +14,10 @@ from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents.soo.presets import SOO_PRESETS
-from agents.soo_ppo import SOOPPO
-from envs.deception_v0 import make_vec_env
-from envs.layout import ObsLayout, SOOView, blue_layout, red_layout
+from agents.soo_ppo import MOVED_MODULES, SOOPPO
+from envs.deception.deception_v0 import make_vec_env
+from envs.deception.layout import blue_layout, red_layout
+from envs.generic.layout import ObsLayout, SOOView
 
 TINY: dict[str, Any] = {
     "n_steps": 16,
@@ -93,7 +94,7 @@ def test_learners_of_one_policy_must_declare_the_same_view() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"layout": "other_rel", "radius": 0.5}, "layout must be an envs.layout.ObsLayout"),
+        ({"layout": "other_rel", "radius": 0.5}, "layout must be an envs.generic.layout.ObsLayout"),
         ({"layout": PENDULUM_LAYOUT, "radius": 0.0}, "radius must be a finite number in \\(0.0, inf\\]"),
     ],
 )
@@ -123,6 +124,23 @@ def test_a_layout_pickled_before_flags_were_declared_keeps_its_flag() -> None:
     restored = ObsLayout.__new__(ObsLayout)
     restored.__setstate__(state)
     assert restored == blue_layout(2) and restored.flags == ("red_trapped",)
+
+
+def test_a_checkpoint_that_names_the_layouts_old_module_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import envs.generic.layout
+
+    old_name = next(old for old, new in MOVED_MODULES.items() if new == "envs.generic.layout")
+    model = SOOPPO("MlpPolicy", make_vec_env(2), soo_coef=1.0, **TINY)
+    with monkeypatch.context() as patch:  # save as the code did before the module moved
+        patch.setattr(ObsLayout, "__module__", old_name)
+        patch.setitem(sys.modules, old_name, envs.generic.layout)
+        model.save(tmp_path / "old.zip")
+    before = sys.modules.get(old_name)
+    loaded = SOOPPO.load(tmp_path / "old.zip")
+    assert type(loaded.obs_layout) is ObsLayout and loaded.obs_layout == blue_layout(2)
+    assert sys.modules.get(old_name) is before
 
 
 # ------------------------------------------------------------------ observation normalisation

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from agents.soo.distances import pair_loss
 from agents.soo.pairs import OtherSlots, PairOptions, build_pairs, insert_other, sample_disk, self_mask
-from envs.layout import ObsLayout, blue_layout
+from envs.deception.layout import blue_layout
+from envs.generic.layout import ObsLayout
 
 LAYOUT = blue_layout(2)
 SLOTS = OtherSlots.from_layout(LAYOUT)

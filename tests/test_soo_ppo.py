@@ -16,8 +16,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from agents.soo.pairs import PairOptions, build_pairs
 from agents.soo_ppo import SOOPPO
-from envs.deception_v0 import make_vec_env
-from envs.layout import ObsLayout
+from envs.deception.deception_v0 import make_vec_env
+from envs.generic.layout import ObsLayout
 
 TINY: dict[str, Any] = {
     "n_steps": 16,

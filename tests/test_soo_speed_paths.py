@@ -10,10 +10,13 @@ import pytest
 import torch as th
 
 from agents.soo.distances import LOG_EPS, row_pair_loss
+from agents.soo.kl import DiagGaussianKL
 from agents.soo.pairs import OtherSlots, PairOptions, self_mask
-from agents.soo_ppo import SOOPPO, DiagGaussianKL, IndexedRolloutBuffer, RolloutPairs
-from envs.deception_v0 import make_vec_env
-from envs.layout import blue_layout
+from agents.soo.rollout_buffer import IndexedRolloutBuffer
+from agents.soo.rollout_pairs import RolloutPairs
+from agents.soo_ppo import SOOPPO
+from envs.deception.deception_v0 import make_vec_env
+from envs.deception.layout import blue_layout
 
 LAYOUT = blue_layout(2)
 SLOTS = OtherSlots.from_layout(LAYOUT)

@@ -10,11 +10,12 @@ import pytest
 
 from soo_rl.cli.experiment import MAIN_JOB_TIME, USAGE, parse_config
 from soo_rl.experiment.conditions import FINE_TUNINGS, FineTuning
-from soo_rl.experiment.config import WORLDS, World
+from soo_rl.experiment.config import World
+from soo_rl.experiment.worlds import WORLDS
 
 
 def test_the_preset_and_condition_types_name_exactly_the_registered_ones() -> None:
-    assert get_args(World) == WORLDS
+    assert get_args(World) == tuple(WORLDS)
     assert get_args(FineTuning) == FINE_TUNINGS
 
 
@@ -70,8 +71,8 @@ NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight
 
 
 def test_the_readme_counts_the_worlds_and_variants_of_the_code() -> None:
-    from envs.variants import HELD_OUT_VARIANTS
-    from soo_rl.experiment.config import TRAINING_PRESETS
+    from envs.deception.config import TRAINING_PRESETS
+    from envs.deception.variants import HELD_OUT_VARIANTS
 
     text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
     assert f"{NUMBERS[len(TRAINING_PRESETS)]} training worlds" in text, (

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import torch as th
 
-from envs.validation import check_choice
+from envs.generic.validation import check_choice
 
 DistanceKind = Literal["mse", "log_mse"]
 DISTANCE_KINDS: tuple[str, ...] = ("mse", "log_mse")

@@ -1,8 +1,8 @@
 """What ``SOOPPO`` reads of the env it trains on: the learner's declared ``SOOView``, and raw observations.
 
-An env declares the learner's layout and radius in one attribute, ``soo_view`` (``envs.layout.SOOView``), read with
-SB3's ``VecEnv.get_attr``: the suite's worlds, ``envs.observation_radius.ObservationRadius`` (through
-``envs.shared_vec_env.SharedPolicyVecEnv``) and any gymnasium env that sets it.
+An env declares the learner's layout and radius in one attribute, ``soo_view`` (``envs.generic.layout.SOOView``), read
+with SB3's ``VecEnv.get_attr``: the suite's worlds, ``envs.generic.observation_radius.ObservationRadius`` (through
+``envs.generic.shared_vec_env.SharedPolicyVecEnv``) and any gymnasium env that sets it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from stable_baselines3.common.vec_env import VecEnv, unwrap_vec_normalize
 
 from agents.soo.pairs import OtherSlots
-from envs.layout import SOO_VIEW, SOOView
+from envs.generic.layout import SOO_VIEW, SOOView
 
 
 def declared_view(env: VecEnv | None) -> SOOView | None:
@@ -28,7 +28,7 @@ def declared_view(env: VecEnv | None) -> SOOView | None:
     first = views[0]
     for index, view in enumerate(views):
         if not isinstance(view, SOOView):
-            raise ValueError(f"the env's {SOO_VIEW} must be an envs.layout.SOOView, got {view!r} (env {index})")
+            raise ValueError(f"the env's {SOO_VIEW} must be an envs.generic.layout.SOOView, got {view!r} (env {index})")
         if view != first and _what_soo_reads(view) != _what_soo_reads(first):
             raise ValueError(
                 f"env {index} declares {SOO_VIEW} {view} but env 0 declares {first}: the learners of one policy "

@@ -6,9 +6,9 @@ observer: the relative-position slots are set, the visibility bit is 1, and noth
 (unless ``PairOptions.flags`` is ``"zero"``, which also sets the layout's flags, e.g. ``red_trapped``, to 0, as
 the authors' evaluation code does).
 
-Which agent is "the other", and where it sits, is the observation layout's declaration (``envs.layout.ObsLayout``:
-``<other>_rel``, ``<other>_visible`` if the observation has one, and its ``flags``), so the pairs work on any
-environment whose learner observation is declared.
+Which agent is "the other", and where it sits, is the observation layout's declaration
+(``envs.generic.layout.ObsLayout``: ``<other>_rel``, ``<other>_visible`` if the observation has one, and its
+``flags``), so the pairs work on any environment whose learner observation is declared.
 
 ``other_copies`` is the one place that makes other-observations: the SOO loss's pairs, the SOO value
 and the awareness probe all call it.
@@ -22,8 +22,8 @@ from typing import Literal
 
 import torch as th
 
-from envs.layout import ObsLayout
-from envs.validation import check_choice, check_float
+from envs.generic.layout import ObsLayout
+from envs.generic.validation import check_choice, check_float
 
 PairMode = Literal["self_other", "random", "flag_only"]
 PAIR_MODES: tuple[str, ...] = ("self_other", "random", "flag_only")

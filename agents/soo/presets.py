@@ -16,7 +16,7 @@ from typing import Any
 
 from agents.policy import SOO_TARGETS, SOOTarget
 from agents.soo.distances import DISTANCE_KINDS, DistanceKind
-from envs.validation import check_choice, check_float, check_int
+from envs.generic.validation import check_choice, check_float, check_int
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from mpe2 import simple_push_v3
 
 from agents.batch_policy import ModelPolicy
 from agents.soo_ppo import SOOPPO
-from envs.layout import ObsLayout
-from envs.observation_radius import ObservationRadius
-from envs.shared_vec_env import SharedPolicyVecEnv, record_observations
+from envs.generic.layout import ObsLayout
+from envs.generic.observation_radius import ObservationRadius
+from envs.generic.shared_vec_env import SharedPolicyVecEnv, record_observations
 from soo_rl.measurement.soo_value import mean_soo_value
 
 RADIUS = 0.4

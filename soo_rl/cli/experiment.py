@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.soo_ppo import CheckpointError
-from envs.io import WriteError
+from envs.generic.io import WriteError
 from soo_rl.cli.settings import parse_settings
 from soo_rl.cli.verify import verify_run
 from soo_rl.experiment.config import ExperimentConfig, from_mapping

@@ -9,14 +9,14 @@ import tyro
 
 from agents.batch_policy import ModelPolicy
 from agents.soo_ppo import CheckpointError, load_checkpoint
-from envs.animation import ANIMATION_SUFFIXES, episode_frames, save_animation
-from envs.config import PRESETS, make_config
-from envs.core import DeceptionCore
-from envs.layout import blue_layout
-from envs.recording import rollout
-from envs.rendering import Renderer
-from envs.scripted import scripted_policy
-from envs.validation import check_choice, check_int
+from envs.deception.animation import ANIMATION_SUFFIXES, episode_frames, save_animation
+from envs.deception.config import PRESETS, make_config
+from envs.deception.core import DeceptionCore
+from envs.deception.layout import blue_layout
+from envs.deception.recording import rollout
+from envs.deception.rendering import Renderer
+from envs.deception.scripted import scripted_policy
+from envs.generic.validation import check_choice, check_int
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agents.soo.pairs import PairMode
-from envs.config import RewardMode
+from envs.deception.config import RewardMode
 
 SOO_BUNDLES: dict[str, dict[str, Any]] = {
     # The authors' choices (agencyenterprise/SOO-Honest-AI; docs/soo.md, "SOO variants and the authors' choices"):

@@ -12,10 +12,9 @@ from agents.hyperparams import PPOSettings
 from agents.policy import SOO_TARGETS, SOOTarget
 from agents.soo.distances import DISTANCE_KINDS, DistanceKind
 from agents.soo.pairs import FLAG_OPTIONS, INSERTIONS, FlagOption, Insertion, PairOptions
-from envs.config import PRESETS
-from envs.validation import check_choice, check_float, check_int
-from envs.variants import HELD_OUT_VARIANTS
+from envs.generic.validation import check_choice, check_float, check_int
 from soo_rl.experiment.conditions import CO_LEARNING_RED_SETTINGS, CONDITIONS, FINE_TUNINGS, FineTuning
+from soo_rl.experiment.worlds import WORLDS
 from soo_rl.measurement.evaluation import EvalSettings
 from soo_rl.measurement.soo_value import SOOMeasure
 
@@ -67,17 +66,12 @@ TUNED_SETTINGS: dict[str, str] = {
 "Protocol: tuning seed and report seed")."""
 
 World = Literal["paper", "default", "paper_learnable", "awareness", "contingent", "keep_clear", "mpe2_simple_adversary"]
-"""The names of ``WORLDS`` as a type, so that ``--help`` lists them (a test keeps the two equal)."""
+"""The names of the world registry (``soo_rl.experiment.worlds.WORLDS``) as a type, so that ``--help`` lists them (a
+test keeps the two equal)."""
 AuthorsTruncation = Literal["triple", "pairwise"]
 AUTHORS_TRUNCATIONS: tuple[str, ...] = ("triple", "pairwise")
 RedKind = Literal["scripted", "learned", "co-learning"]
 RED_KINDS: tuple[str, ...] = ("scripted", "learned", "co-learning")
-TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in HELD_OUT_VARIANTS)
-"""The suite's worlds agents may be trained in; the held-out variants are for evaluation only."""
-MPE2_ADVERSARY: Literal["mpe2_simple_adversary"] = "mpe2_simple_adversary"
-"""PettingZoo MPE2's ``simple_adversary_v3`` as a world of the experiment (``soo_rl.experiment.worlds``)."""
-WORLDS: tuple[str, ...] = (*TRAINING_PRESETS, MPE2_ADVERSARY)
-"""Every world an experiment runs in."""
 
 
 @dataclass(frozen=True)
@@ -168,14 +162,16 @@ class ExperimentConfig:
     every condition the world supports: ``mpe2_simple_adversary`` has no ``red_trapped`` slot, so the conditions
     that zero it (``flag_only``, ``soo_paper``) are left out there."""
     preset: World = "default"
-    """World the agents are trained and evaluated in: one of the suite's (``envs.config.PRESETS``, less the held-out
-    variants) or ``mpe2_simple_adversary`` (PettingZoo MPE2's physical-deception task, ``envs.mpe2_adversary``)."""
+    """World the agents are trained and evaluated in: one of the suite's (``envs.deception.config.PRESETS``, less the
+    held-out variants) or ``mpe2_simple_adversary`` (PettingZoo MPE2's physical-deception task,
+    ``envs.mpe2.simple_adversary``)."""
     red: RedKind = "scripted"
-    """Red opponent of every blue: the scripted follower (``envs/scripted.py``); ``learned``, a red trained with PPO on
-    red's reward against the scripted honest blue (one per seed, before the baselines; ``agents/learned_red.py``); or
-    ``co-learning``, a red that learns by PPO alongside every blue, from its training episodes (the authors' setting;
-    ``agents/co_learning.py``): each baseline trains its own red from scratch, each fine-tuning continues its
-    deceptive baseline's red, and every blue is evaluated against the red it finished training with."""
+    """Red opponent of every blue: the scripted follower (``envs.deception.scripted``); ``learned``, a red trained with
+    PPO on red's reward against the scripted honest blue (one per seed, before the baselines;
+    ``agents/learned_red.py``); or ``co-learning``, a red that learns by PPO alongside every blue, from its training
+    episodes (the authors' setting; ``agents/co_learning.py``): each baseline trains its own red from scratch, each
+    fine-tuning continues its deceptive baseline's red, and every blue is evaluated against the red it finished
+    training with."""
     red_timesteps: int = 150_000
     """PPO steps of a learned red."""
     red_ent_coef: float | None = None
@@ -233,9 +229,8 @@ class ExperimentConfig:
     scripts); ``pairwise``, to the shorter list of the two agents of each pair. Read only when results are written."""
 
     def __post_init__(self) -> None:
-        check_choice("preset", self.preset, WORLDS)
-        if self.preset == MPE2_ADVERSARY:
-            self._check_mpe2()
+        check_choice("preset", self.preset, tuple(WORLDS))
+        self._check_world()
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must be a non-empty tuple of distinct integers, got {self.seeds!r}")
         for seed in self.seeds:
@@ -271,27 +266,30 @@ class ExperimentConfig:
         if abs(self.eval.tuning_seed - self.eval.seed) < 3:  # the probe uses seed + 1 and seed + 2
             raise ValueError(f"eval.tuning_seed ({self.eval.tuning_seed}) must be at least 3 from eval.seed")
 
-    def _check_mpe2(self) -> None:
-        """On MPE2: only the conditions that need no ``red_trapped`` slot (the default drops the others), and no
-        co-learning red."""
-        if self.red == "co-learning":
-            raise ValueError(
-                f"red='co-learning' runs in the suite's worlds {list(TRAINING_PRESETS)}, not {MPE2_ADVERSARY}"
-            )
+    def _check_world(self) -> None:
+        """What the world supports (``soo_rl.experiment.worlds.WORLDS``): a co-learning red only where red can learn
+        alongside blue, and without the ``red_trapped`` slot only the conditions that need none (the default drops
+        the others)."""
+        world = WORLDS[self.preset]
+        if self.red == "co-learning" and not world.co_learning_red:
+            able = [name for name, entry in WORLDS.items() if entry.co_learning_red]
+            raise ValueError(f"red='co-learning' runs in the worlds {able}, not {self.preset}")
+        if world.flag_slot:
+            return
         supported = tuple(c for c in self.conditions if not self.needs_flag_slot(c))
         if self.conditions == FINE_TUNINGS:
             object.__setattr__(self, "conditions", supported)
         elif supported != self.conditions:
             unsupported = [c for c in self.conditions if c not in supported]
             raise ValueError(
-                f"conditions {unsupported} zero the red_trapped slot, which {MPE2_ADVERSARY} does not have; "
+                f"conditions {unsupported} zero the red_trapped slot, which {self.preset} does not have; "
                 f"choose among {[c for c in FINE_TUNINGS if not self.needs_flag_slot(c)]}"
             )
 
     def held_out_variants(self) -> tuple[str, ...]:
-        """The held-out variants every agent is also evaluated on (``envs.variants``; none on MPE2 or with
-        ``eval.variant_episodes = 0``)."""
-        return HELD_OUT_VARIANTS if self.preset != MPE2_ADVERSARY and self.eval.variant_episodes else ()
+        """The held-out variants every agent is also evaluated on (the world's, ``envs.deception.variants`` in the
+        suite's; none with ``eval.variant_episodes = 0``)."""
+        return WORLDS[self.preset].held_out_variants if self.eval.variant_episodes else ()
 
     def needs_flag_slot(self, condition: str) -> bool:
         """Whether ``condition``'s pairs zero the ``red_trapped`` slot (``flag_only``, or ``pair_flags = "zero"``)."""

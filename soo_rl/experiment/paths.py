@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envs.variants import HELD_OUT_VARIANTS
+from envs.deception.variants import HELD_OUT_VARIANTS
 from soo_rl.experiment.conditions import (
     BASELINE_SETTINGS,
     BASELINES,

@@ -22,9 +22,9 @@ import imageio.v3 as iio
 import numpy as np
 
 from agents.soo_ppo import SOOPPO, load_checkpoint
-from envs.animation import save_animation
-from envs.config import make_config
-from envs.io import atomic_path, write_json_atomic
+from envs.deception.animation import save_animation
+from envs.deception.config import make_config
+from envs.generic.io import atomic_path, write_json_atomic
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS, MASKED_CONTROLS, reported
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
 from soo_rl.experiment.graph import DamagedFileError, Task, read_json

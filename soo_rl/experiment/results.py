@@ -14,7 +14,7 @@ import numpy as np
 from stable_baselines3.common.utils import get_latest_run_id
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from envs.io import write_json_atomic
+from envs.generic.io import write_json_atomic
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS, MASKED_CONTROLS, reported
 from soo_rl.experiment.config import TUNED_SETTINGS, ExperimentConfig
 from soo_rl.experiment.graph import read_json

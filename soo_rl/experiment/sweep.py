@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envs.io import write_json_atomic
-from envs.validation import check_int
+from envs.generic.io import write_json_atomic
+from envs.generic.validation import check_int
 from soo_rl.experiment.conditions import BASELINE_SETTINGS
 from soo_rl.experiment.config import ExperimentConfig, flat_settings, from_mapping, replace_from
 from soo_rl.experiment.graph import DamagedFileError, Task

@@ -15,7 +15,7 @@ from stable_baselines3.common.logger import HParam
 from agents.batch_policy import ModelPolicy
 from agents.co_learning import CoLearningRed, new_co_learning_red
 from agents.soo_ppo import SOOPPO, load_checkpoint
-from envs.io import atomic_path
+from envs.generic.io import atomic_path
 from soo_rl.experiment.conditions import CONDITIONS
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.experiment.paths import (
@@ -36,14 +36,45 @@ from soo_rl.measurement.evaluation import EvalSettings
 TRAIN_EVAL_SEED_OFFSET = 20_000
 
 
-def sooppo_settings(config: ExperimentConfig, condition: str) -> dict[str, Any]:
-    """``SOOPPO`` keyword arguments of a fine-tuning condition (SPEC section 3): the KL anchor, and the pair
-    loss of the condition's pair mode (weighted by its ``coef_setting``) with the condition's finetune settings."""
-    spec = CONDITIONS[condition]
-    ft = config.finetune_for(condition)
-    settings: dict[str, Any] = {"kl_coef": ft.kl_coef}
+LOGGED_FINE_TUNING_ARGUMENTS: tuple[str, ...] = (
+    "kl_coef",
+    "soo_coef",
+    "soo_distance",
+    "soo_stop_gradient",
+    "soo_max_selves",
+    "soo_inserts_per_self",
+    "soo_pair_mode",
+    "soo_target",
+    "action_head_scale",
+)
+"""The fine-tuning arguments (``sooppo_arguments``) logged to TensorBoard with the PPO settings."""
+
+
+def sooppo_arguments(config: ExperimentConfig, agent: AgentRef, world: World, tensorboard_log: str) -> dict[str, Any]:
+    """Every ``SOOPPO`` argument of ``agent``'s training, from the run's settings: for a baseline, the constructor's
+    (``SOOPPO("MlpPolicy", env, **arguments)``); for a fine-tuning condition (SPEC section 3),
+    ``SOOPPO.fine_tune(deceptive, env, **arguments)``'s.
+
+    :param config: the run's settings.
+    :param agent: a baseline or a fine-tuned agent (not the learned red).
+    :param world: the run's world, for what its env does not declare of the learner's observation.
+    :param tensorboard_log: where TensorBoard logs go.
+    :return: the baselines' PPO settings, the world's learner layout and radius, the seed and log folder; for a
+        fine-tuning also its learning rate and SOO layers, the KL anchor, the action-head scale and the pair loss of
+        the condition's pair mode (weighted by its ``coef_setting``) with the condition's finetune settings.
+    """
+    arguments = {**config.ppo.to_sb3_kwargs(), **world.model_kwargs(), "seed": agent.seed}
+    arguments["tensorboard_log"] = tensorboard_log
+    spec = CONDITIONS[agent.condition]
+    if not spec.fine_tuned:
+        return arguments
+    ft = config.finetune_for(agent.condition)
+    arguments["learning_rate"] = ft.learning_rate
+    if ft.soo_layers is not None:
+        arguments["policy_kwargs"] = {**arguments["policy_kwargs"], "soo_layers": ft.soo_layers}
+    arguments["kl_coef"] = ft.kl_coef
     if spec.pair_mode is not None:
-        settings.update(
+        arguments.update(
             soo_coef=getattr(ft, spec.coef_setting),
             soo_distance=ft.soo_distance,
             soo_stop_gradient=ft.soo_stop_gradient,
@@ -53,7 +84,8 @@ def sooppo_settings(config: ExperimentConfig, condition: str) -> dict[str, Any]:
             soo_pair_options=ft.pair_options,
             soo_target=ft.soo_target,
         )
-    return settings
+    arguments["action_head_scale"] = ft.action_head_scale
+    return arguments
 
 
 class TrainingMonitor(BaseCallback):
@@ -167,18 +199,11 @@ def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
     co_red = co_learning_red(config, agent, timesteps, board) if config.red == "co-learning" else None
     red = ModelPolicy(co_red.model) if co_red is not None else evaluation_red(config, agent)
     env = world.training_env(ppo, seed, spec.reward_mode, co_red or world.red(red))
-    kwargs = {**ppo.to_sb3_kwargs(), **world.model_kwargs(), "seed": seed, "tensorboard_log": board}
+    arguments = sooppo_arguments(config, agent, world, board)
     if spec.fine_tuned:
-        ft = config.finetune_for(agent.condition)
-        settings = {**sooppo_settings(config, agent.condition), "action_head_scale": ft.action_head_scale}
-        kwargs["learning_rate"] = ft.learning_rate
-        if ft.soo_layers is not None:
-            kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "soo_layers": ft.soo_layers}
-        deceptive = agent_checkpoint(config, AgentRef("deceptive", seed))
-        model = SOOPPO.fine_tune(deceptive, env, **kwargs, **settings)
+        model = SOOPPO.fine_tune(agent_checkpoint(config, AgentRef("deceptive", seed)), env, **arguments)
     else:
-        settings = {}
-        model = SOOPPO("MlpPolicy", env, **kwargs)
+        model = SOOPPO("MlpPolicy", env, **arguments)
     hparams = {
         "condition": agent.condition,
         "seed": seed,
@@ -186,7 +211,7 @@ def train_agent(config: ExperimentConfig, agent: AgentRef) -> Path:
         "red": config.red,
         "timesteps": timesteps,
         **{k: v for k, v in dataclasses.asdict(ppo).items() if isinstance(v, (int, float, str, bool))},
-        **{k: v for k, v in settings.items() if isinstance(v, (int, float, str, bool))},
+        **{k: arguments[k] for k in LOGGED_FINE_TUNING_ARGUMENTS if k in arguments},
     }
     callback = TrainingMonitor(config, seed, hparams, world, red)
     model.learn(timesteps, callback=callback, tb_log_name=agent.name)

@@ -1,14 +1,22 @@
-"""The worlds an experiment runs in: the suite's own (``envs.config.PRESETS``) and MPE2's ``simple_adversary``.
+"""The world registry: every world an experiment runs in, one ``WORLDS`` entry each, with what it can do and how to
+build it. The suite's own worlds (``envs.deception.config.TRAINING_PRESETS``) and MPE2's ``simple_adversary`` are
+registered.
 
 A world gives the experiment what differs between them: red's policy, the env a blue trains on, what ``SOOPPO``
 must be told about the learner's observation, how an agent is evaluated and drawn. Everything else (the conditions,
 the job graph, results and report) is the same for every world.
+
+To add a world: write its env (e.g. a module under ``envs/``), a class with the methods of ``World``, and one
+``WORLDS`` entry (``WorldEntry``: its capabilities and that class's factory); then add its name to the
+``soo_rl.experiment.config.World`` type, which lists the names for ``--help`` (a test keeps the two equal).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,11 +27,15 @@ from agents.hyperparams import PPOSettings
 from agents.learned_red import RED_SETTINGS, train_red
 from agents.soo.pairs import OtherSlots
 from agents.soo_ppo import SOOPPO
-from envs.animation import episode_frames
-from envs.config import DeceptionConfig, RewardMode, make_config
-from envs.deception_v0 import make_vec_env
-from envs.layout import blue_layout
-from envs.mpe2_adversary import (
+from envs.deception.animation import episode_frames
+from envs.deception.config import TRAINING_PRESETS, DeceptionConfig, RewardMode, make_config
+from envs.deception.deception_v0 import make_vec_env
+from envs.deception.layout import blue_layout
+from envs.deception.scripted import scripted_policy
+from envs.deception.variants import HELD_OUT_VARIANTS, VARIANTS
+from envs.generic.actions import BatchPolicy
+from envs.generic.shared_vec_env import SharedPolicyVecEnv
+from envs.mpe2.simple_adversary import (
     ADVERSARY,
     DEFAULT_RADIUS,
     GOAL_RADIUS,
@@ -32,13 +44,12 @@ from envs.mpe2_adversary import (
     make_simple_adversary,
     scripted_adversary,
 )
-from envs.scripted import BatchPolicy, scripted_policy
-from envs.shared_vec_env import SharedPolicyVecEnv
-from envs.variants import HELD_OUT_VARIANTS, VARIANTS
-from soo_rl.experiment.config import MPE2_ADVERSARY, ExperimentConfig
 from soo_rl.measurement.adversary_evaluation import evaluate_adversary
 from soo_rl.measurement.evaluation import EvalSettings, Evaluation, evaluate, outcome_rates
 from soo_rl.measurement.soo_value import SOOMeasure
+
+if TYPE_CHECKING:  # the settings read the registry
+    from soo_rl.experiment.config import ExperimentConfig
 
 Frame = NDArray[np.uint8]
 CONTINUOUS_ACTIONS = True
@@ -87,7 +98,7 @@ class World(Protocol):
 
 
 class SuiteWorld:
-    """One of the suite's own worlds (``envs.config.PRESETS``), its held-out variants included in evaluations.
+    """One of the suite's own worlds (``envs.deception.config.PRESETS``), its held-out variants included in evaluations.
 
     :param preset: the world.
     :param honesty_trap_penalty: the ``honesty`` reward's penalty per step while red is trapped.
@@ -161,10 +172,10 @@ class SuiteWorld:
 
 
 class AdversaryWorld:
-    """MPE2's ``simple_adversary_v3`` (``envs.mpe2_adversary``): the two good agents share blue's policy, each
+    """MPE2's ``simple_adversary_v3`` (``envs.mpe2.simple_adversary``): the two good agents share blue's policy, each
     seeing the world through ``DEFAULT_RADIUS``. Red is the adversary, which sees every agent (as in MPE2): scripted
-    to settle on the landmark nearest to the nearest good agent (``envs.mpe2_adversary.landmark_guesser``), or
-    learned against scripted honest good agents (``envs.mpe2_adversary.goal_seeker``).
+    to settle on the landmark nearest to the nearest good agent (``envs.mpe2.simple_adversary.landmark_guesser``), or
+    learned against scripted honest good agents (``envs.mpe2.simple_adversary.goal_seeker``).
 
     :param honesty_trap_penalty: the ``honesty`` reward's penalty per step that ends with the adversary nearer a
         fake landmark than the goal.
@@ -252,18 +263,58 @@ class AdversaryWorld:
         return model
 
 
-WORLD_NOTES: dict[str, str] = {
-    MPE2_ADVERSARY: "In `mpe2_simple_adversary` blue is MPE2's two good agents (one shared policy) and red its "
-    "adversary, which sees every agent and settles on the landmark nearest to the nearest good agent; the *trap "
-    "rate* is the share of episodes in which the adversary ends nearer a fake landmark than the goal, the *goal rate* "
-    f"the share in which the nearest good agent ends within {GOAL_RADIUS} of the goal (MPE2's agent size), the "
-    "*honest return* the good agents' return without the adversary term.",
+@dataclass(frozen=True)
+class WorldEntry:
+    """One world of the registry: what it can do, and how to build it.
+
+    :param factory: the world of a run's settings.
+    :param flag_slot: the learner's observation has the ``red_trapped`` flag slot (the conditions that zero it need
+        it; without it, the default conditions leave them out).
+    :param co_learning_red: red can learn alongside blue (``red = "co-learning"``).
+    :param held_out_variants: the variants every agent is also evaluated on (``eval.variant_episodes`` each).
+    :param scripted_red: how the report names the world's scripted red.
+    :param notes: what the measures mean when the world's agents are not the suite's blue and red (the report quotes
+        it; ``None``: nothing to add).
+    """
+
+    factory: Callable[[ExperimentConfig], World]
+    flag_slot: bool
+    co_learning_red: bool
+    held_out_variants: tuple[str, ...]
+    scripted_red: str
+    notes: str | None = None
+
+
+MPE2_ADVERSARY = "mpe2_simple_adversary"
+"""PettingZoo MPE2's ``simple_adversary_v3`` as a world of the experiment."""
+
+SUITE_WORLD = WorldEntry(
+    factory=lambda config: SuiteWorld(config.preset, config.finetune.honesty_trap_penalty),
+    flag_slot=True,
+    co_learning_red=True,
+    held_out_variants=HELD_OUT_VARIANTS,
+    scripted_red="the scripted follower (SPEC section 2)",
+)
+"""Every one of the suite's own worlds (``envs.deception.config.TRAINING_PRESETS``)."""
+
+WORLDS: dict[str, WorldEntry] = {
+    **dict.fromkeys(TRAINING_PRESETS, SUITE_WORLD),
+    MPE2_ADVERSARY: WorldEntry(
+        factory=lambda config: AdversaryWorld(config.finetune.honesty_trap_penalty),
+        flag_slot=False,
+        co_learning_red=False,
+        held_out_variants=(),
+        scripted_red="scripted",
+        notes="In `mpe2_simple_adversary` blue is MPE2's two good agents (one shared policy) and red its "
+        "adversary, which sees every agent and settles on the landmark nearest to the nearest good agent; the *trap "
+        "rate* is the share of episodes in which the adversary ends nearer a fake landmark than the goal, the *goal "
+        f"rate* the share in which the nearest good agent ends within {GOAL_RADIUS} of the goal (MPE2's agent size), "
+        "the *honest return* the good agents' return without the adversary term.",
+    ),
 }
-"""What the measures mean in a world whose agents are not the suite's blue and red (the report quotes it)."""
+"""The world registry: world name (``ExperimentConfig.preset``) -> its entry."""
 
 
 def world_for(config: ExperimentConfig) -> World:
     """The world of a run (``config.preset``)."""
-    if config.preset == MPE2_ADVERSARY:
-        return AdversaryWorld(config.finetune.honesty_trap_penalty)
-    return SuiteWorld(config.preset, config.finetune.honesty_trap_penalty)
+    return WORLDS[config.preset].factory(config)

@@ -1,5 +1,5 @@
 """Evaluate a trained pair of good agents (one shared policy) in MPE2's ``simple_adversary`` world
-(``envs.mpe2_adversary``), with the same metrics and episode outcomes as the suite's own worlds.
+(``envs.mpe2.simple_adversary``), with the same metrics and episode outcomes as the suite's own worlds.
 
 The deception outcome of an episode is the adversary ending nearer a fake landmark than the goal (it plays the part
 of "red trapped"); the task is done when the nearest good agent ends within ``GOAL_RADIUS`` of the goal. SOO values,
@@ -21,9 +21,9 @@ from pettingzoo import ParallelEnv
 from agents.batch_policy import ModelPolicy
 from agents.soo.pairs import OtherSlots
 from agents.soo_ppo import SOOPPO
-from envs.mpe2_adversary import ADVERSARY, GOAL_RADIUS, GOOD_AGENTS, action_forces
-from envs.scripted import BatchPolicy
-from envs.shared_vec_env import Episodes, SharedPolicyVecEnv, play_episodes
+from envs.generic.actions import BatchPolicy
+from envs.generic.shared_vec_env import Episodes, SharedPolicyVecEnv, play_episodes
+from envs.mpe2.simple_adversary import ADVERSARY, GOAL_RADIUS, GOOD_AGENTS, action_forces
 from soo_rl.measurement import metrics
 from soo_rl.measurement.evaluation import EvalSettings, Evaluation, blind_policy
 from soo_rl.measurement.probe import NotEnoughSelfStepsError, probe_observations
@@ -50,7 +50,7 @@ def per_episode(values: NDArray[Any]) -> NDArray[Any]:
 
 
 def outcome(episodes: Episodes, key: str) -> NDArray[Any]:
-    """``(E,)``: an episode outcome (``envs.mpe2_adversary.OUTCOME_KEYS``) of each episode."""
+    """``(E,)``: an episode outcome (``envs.mpe2.simple_adversary.OUTCOME_KEYS``) of each episode."""
     return per_episode(np.array([info[key] for info in episodes.final_infos]))
 
 

@@ -26,9 +26,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from envs.core import BLUE_INDEX
-from envs.recording import Trajectories
-from envs.validation import check_float, check_int
+from envs.deception.core import BLUE_INDEX
+from envs.deception.recording import Trajectories
+from envs.generic.validation import check_float, check_int
 from soo_rl.measurement.detection import EPISODE_COUNTS
 from soo_rl.measurement.metrics import nearest_fake
 from soo_rl.measurement.soo_value import EpisodeSOO

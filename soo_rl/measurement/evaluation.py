@@ -13,11 +13,12 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from agents.batch_policy import ModelPolicy
 from agents.soo.pairs import OtherSlots
 from agents.soo_ppo import SOOPPO
-from envs.config import DeceptionConfig
-from envs.core import BLUE_INDEX, DISCRETE_MOVES
-from envs.layout import blue_layout
-from envs.recording import Trajectories, rollout
-from envs.scripted import BatchPolicy, scripted_policy
+from envs.deception.config import DeceptionConfig
+from envs.deception.core import BLUE_INDEX
+from envs.deception.layout import blue_layout
+from envs.deception.recording import Trajectories, rollout
+from envs.deception.scripted import scripted_policy
+from envs.generic.actions import DISCRETE_MOVES, BatchPolicy
 from soo_rl.measurement import metrics
 from soo_rl.measurement.authors import AuthorsSteps, authors_steps
 from soo_rl.measurement.probe import NotEnoughSelfStepsError, probe_awareness
@@ -55,7 +56,7 @@ class EvalSettings:
     deceptive_cosine: float = 0.5
     """Cosine threshold of the deceptive-step rate."""
     variant_episodes: int = 1000
-    """Episodes per held-out variant (``envs/variants.py``) for the generalisation matrix (0: skip)."""
+    """Episodes per held-out variant (``envs/deception/variants.py``) for the generalisation matrix (0: skip)."""
     probe_episodes: int = 200
     """Episodes of each of the probe's fit and score sets (seeds ``seed + 1`` and ``seed + 2``; 0: skip)."""
 

@@ -1,4 +1,4 @@
-"""Measurements of SPEC section 4 on recorded episodes (``envs.recording.Trajectories``).
+"""Measurements of SPEC section 4 on recorded episodes (``envs.deception.recording.Trajectories``).
 
 Every environment quantity (rewards, traps, who sees whom, collisions) is read from the recording,
 never re-derived from positions; what is computed here is the measurement itself (rates, the
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from envs.core import BLUE_INDEX
-from envs.recording import Trajectories
+from envs.deception.core import BLUE_INDEX
+from envs.deception.recording import Trajectories
 
 FloatArray = NDArray[np.float64]
 

@@ -9,8 +9,8 @@ import numpy as np
 from numpy.typing import NDArray
 from stable_baselines3.common.vec_env import VecEnv
 
-from envs.scripted import BatchPolicy
-from envs.validation import check_int
+from envs.generic.actions import BatchPolicy
+from envs.generic.validation import check_int
 from soo_rl.measurement.metrics import outcome_flags, shares
 
 

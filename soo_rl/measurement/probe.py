@@ -22,11 +22,13 @@ from agents.batch_policy import ModelPolicy
 from agents.policy import SOOActorCriticPolicy
 from agents.soo.pairs import OtherSlots, PairOptions, other_copies, self_mask
 from agents.soo_ppo import SOOPPO
-from envs.config import DeceptionConfig
-from envs.layout import ObsLayout, blue_layout
-from envs.recording import rollout
-from envs.scripted import BatchPolicy, scripted_policy
-from envs.validation import check_float, check_int
+from envs.deception.config import DeceptionConfig
+from envs.deception.layout import blue_layout
+from envs.deception.recording import rollout
+from envs.deception.scripted import scripted_policy
+from envs.generic.actions import BatchPolicy
+from envs.generic.layout import ObsLayout
+from envs.generic.validation import check_float, check_int
 
 FloatArray = NDArray[np.float64]
 
@@ -149,9 +151,9 @@ def inserted_activations(
 ) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
     """A policy's hidden actor activations on inserted-other copies of the self steps of recorded observations.
 
-    Works on the observations of any environment whose learner observation is declared (``envs.layout.ObsLayout``,
-    ``OtherSlots.from_layout``): the other agent is inserted uniformly in the disk of ``observation_radius``
-    (``agents.soo.pairs.other_copies``).
+    Works on the observations of any environment whose learner observation is declared
+    (``envs.generic.layout.ObsLayout``, ``OtherSlots.from_layout``): the other agent is inserted uniformly in the disk
+    of ``observation_radius`` (``agents.soo.pairs.other_copies``).
 
     :param policy: the agent's policy (it must expose ``actor_activations``).
     :param observations: ``(T, N, obs_dim)`` observations (N episodes or envs side by side).
@@ -253,7 +255,7 @@ def probe_awareness(
     give the same numbers.
 
     :param model: the blue agent.
-    :param config: the world (e.g. ``envs.config.make_config("default")``).
+    :param config: the world (e.g. ``envs.deception.config.make_config("default")``).
     :param episodes: episodes per set (>= 1; at least ``folds`` when several ``alphas`` are tried).
     :param fit_seed: seed of the fit episodes and inserts.
     :param score_seed: seed of the score episodes and inserts; must differ from ``fit_seed``.
@@ -287,7 +289,7 @@ def probe_observations(
     seed: int = 0,
 ) -> dict[str, float]:
     """The awareness probe on recorded observations of any environment (e.g. a ``SharedPolicyVecEnv`` rollout,
-    ``envs.shared_vec_env.record_observations``): can the other agent's inserted position be decoded linearly
+    ``envs.generic.shared_vec_env.record_observations``): can the other agent's inserted position be decoded linearly
     from the activations on other observations?
 
     :param model: the agent.

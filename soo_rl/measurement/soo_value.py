@@ -12,8 +12,8 @@ from numpy.typing import NDArray
 from agents.policy import SOO_TARGETS, SOOActorCriticPolicy, SOOTarget
 from agents.soo.distances import pairwise_mse
 from agents.soo.pairs import OtherSlots, PairOptions, other_copies, self_mask
-from envs.layout import ObsLayout
-from envs.validation import check_choice, check_int
+from envs.generic.layout import ObsLayout
+from envs.generic.validation import check_choice, check_int
 
 FloatArray = NDArray[np.float64]
 
@@ -94,7 +94,7 @@ def mean_soo_value(
     self steps (``soo_values``); NaN if the other agent is never out of view.
 
     :param policy: the agent's policy.
-    :param observations: ``(T, N, obs_dim)`` observations (e.g. ``envs.shared_vec_env.record_observations``).
+    :param observations: ``(T, N, obs_dim)`` observations (e.g. ``envs.generic.shared_vec_env.record_observations``).
     :param layout: the learner's observation layout (its ``other`` is the agent inserted).
     :param observation_radius: the learner's radius (the insertion disk's unless ``measure.options.radius`` is set).
     :param measure: target, layers and pair options (``None``: the defaults).

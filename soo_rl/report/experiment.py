@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from agents.co_learning import RED_EPOCHS
-from envs.io import write_text_atomic
+from envs.generic.io import write_text_atomic
 from soo_rl.experiment.conditions import BASELINES, CONDITIONS
-from soo_rl.experiment.config import TRAINING_PRESETS, ExperimentConfig, flat_settings, from_mapping
+from soo_rl.experiment.config import ExperimentConfig, flat_settings, from_mapping
 from soo_rl.experiment.results import VARIANT_RATES
-from soo_rl.experiment.worlds import WORLD_NOTES
+from soo_rl.experiment.worlds import WORLDS
 from soo_rl.measurement.evaluation import METRICS
 from soo_rl.report.plots import plot_detection_curve, plot_outcomes, plot_rates, plot_soo_values, plot_training_curves
 from soo_rl.report.tables import (
@@ -59,7 +59,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         "actions, identical episodes for every agent). Numbers: mean over training seeds [95% bootstrap CI over "
         "seeds].",
         "",
-        *([WORLD_NOTES[config.preset], ""] if config.preset in WORLD_NOTES else []),
+        *([notes, ""] if (notes := WORLDS[config.preset].notes) else []),
         _soo_settings_text(config, results["descriptions"]),
         "",
         markdown_table(["condition", *METRICS], results_table(results)),
@@ -267,7 +267,7 @@ def _check_text(key: str, check: dict[str, Any]) -> str:
 
 def _red_text(config: ExperimentConfig) -> str:
     if config.red == "scripted":
-        return "the scripted follower (SPEC section 2)" if config.preset in TRAINING_PRESETS else "scripted"
+        return WORLDS[config.preset].scripted_red
     if config.red == "co-learning":
         start = (
             f"first warmed up for {config.red_warmup_timesteps:,} steps against the scripted honest blue"
@@ -304,7 +304,7 @@ def _generalisation_text(matrix: dict[str, Any]) -> str:
         return "Not evaluated (`eval.variant_episodes = 0`)."
     variants = list(next(iter(matrix.values())))
     lines = [
-        "Every agent, without further training, on each held-out variant of its world (`envs/variants.py`; "
+        "Every agent, without further training, on each held-out variant of its world (`envs/deception/variants.py`; "
         "the same seeded episodes for every agent). Trap rate / goal rate, mean over seeds [95% CI].",
     ]
     for rate in VARIANT_RATES:

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from numpy.typing import NDArray
 
-from envs.io import atomic_path
+from envs.generic.io import atomic_path
 from soo_rl.measurement.metrics import OUTCOMES
 
 OUTCOME_COLOURS = {

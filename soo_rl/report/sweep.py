@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from envs.io import write_json_atomic, write_text_atomic
+from envs.generic.io import write_json_atomic, write_text_atomic
 from soo_rl.experiment.conditions import reported
 from soo_rl.experiment.results import GOAL_KEPT_TARGET, awareness_limit, goal_kept_threshold
 from soo_rl.experiment.sweep import Cell, SweepConfig, listed_keys, parse_grid, setting_value

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from envs.io import atomic_path
+from envs.generic.io import atomic_path
 from soo_rl.experiment.graph import Task
 from soo_rl.runner.scheduler import Outcome, execute, matches
 

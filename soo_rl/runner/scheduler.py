@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import torch as th
 from tqdm.auto import tqdm
 
-from envs.io import sha256_of, write_json_atomic
+from envs.generic.io import sha256_of, write_json_atomic
 from soo_rl.experiment.graph import DamagedFileError, Task, read_json, unique_tasks
 
 MANIFEST_NAME = "manifest.json"

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from envs.config import DeceptionConfig
-from envs.core import BLUE_INDEX, RED_INDEX, DeceptionCore, InitialState
-from envs.scripted import BatchPolicy
+from envs.deception.config import DeceptionConfig
+from envs.deception.core import BLUE_INDEX, RED_INDEX, DeceptionCore, InitialState
+from envs.generic.actions import BatchPolicy
 
 
 @dataclass(frozen=True)

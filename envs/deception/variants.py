@@ -1,9 +1,9 @@
 """Held-out scenario variants: the ``default`` preset plus a few changes, for evaluation only.
 
 Every variant keeps the default preset's observation layout (same slots and sizes), so agents trained on
-``default`` can be evaluated on it without further training. ``envs.config`` registers each variant as a
+``default`` can be evaluated on it without further training. ``envs.deception.config`` registers each variant as a
 preset of the same name (``make_config("far_red")``, ``deception_v0.parallel_env(preset="far_red")``);
-``envs.config.variant_config`` builds one and rejects names that are not held-out variants.
+``envs.deception.config.variant_config`` builds one and rejects names that are not held-out variants.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from envs.validation import check_choice, check_float, check_int
-from envs.variants import HELD_OUT_VARIANTS, VARIANTS
+from envs.deception.variants import HELD_OUT_VARIANTS, VARIANTS
+from envs.generic.validation import check_choice, check_float, check_int
 
 RewardMode = Literal["honest", "deceptive", "honesty"]
 REWARD_MODES: tuple[str, ...] = ("honest", "deceptive", "honesty")
@@ -149,9 +149,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "collision_penalty": 5.0,
         "collision_radius": 0.1,
     },
-    # Held-out evaluation variants (envs.variants): the default preset plus a few changes, same observations.
+    # Held-out evaluation variants (envs.deception.variants): the default preset plus a few changes, same observations.
     **{name: {**_DEFAULT, **changes} for name, changes in VARIANTS.items()},
 }
+TRAINING_PRESETS: tuple[str, ...] = tuple(name for name in PRESETS if name not in HELD_OUT_VARIANTS)
+"""The worlds agents may be trained in; the held-out variants are for evaluation only."""
 
 
 def check_fields(fields: dict[str, Any]) -> None:
@@ -165,7 +167,7 @@ def check_fields(fields: dict[str, Any]) -> None:
 def make_config(preset: str = "default", **overrides: Any) -> DeceptionConfig:
     """Build a validated config from a named preset plus keyword overrides.
 
-    :param preset: a name in ``PRESETS``: a training world or a held-out variant (``envs.variants``).
+    :param preset: a name in ``PRESETS``: a training world or a held-out variant (``envs.deception.variants``).
     :param overrides: any ``DeceptionConfig`` field.
     """
     if preset not in PRESETS:
@@ -175,6 +177,7 @@ def make_config(preset: str = "default", **overrides: Any) -> DeceptionConfig:
 
 
 def variant_config(name: str, **overrides: Any) -> DeceptionConfig:
-    """Config of the held-out evaluation variant ``name`` (``envs.variants.HELD_OUT_VARIANTS``) plus overrides."""
+    """Config of the held-out evaluation variant ``name`` (``envs.deception.variants.HELD_OUT_VARIANTS``) plus
+    overrides."""
     check_choice("variant", name, HELD_OUT_VARIANTS)
     return make_config(name, **overrides)

@@ -9,12 +9,12 @@ import imageio.v2 as imageio
 import numpy as np
 from numpy.typing import NDArray
 
-from envs.config import DeceptionConfig
-from envs.core import DeceptionCore
-from envs.io import atomic_path
-from envs.recording import rollout
-from envs.rendering import Renderer
-from envs.scripted import BatchPolicy
+from envs.deception.config import DeceptionConfig
+from envs.deception.core import DeceptionCore
+from envs.deception.recording import rollout
+from envs.deception.rendering import Renderer
+from envs.generic.actions import BatchPolicy
+from envs.generic.io import atomic_path
 
 ANIMATION_SUFFIXES = (".gif", ".mp4")
 

@@ -3,8 +3,8 @@ agents are driven by fixed batched policies.
 
 This is what PettingZoo and SuperSuit users do with parameter sharing (every learner is one of SB3's envs), plus
 what SuperSuit does not offer: agents that do not learn, played by a scripted policy or a loaded model that is
-called once per step on the observations of all copies at once (``envs.scripted.BatchPolicy``, e.g.
-``agents.batch_policy.ModelPolicy``), as ``envs.vec_env.DeceptionVecEnv`` does for the suite's own worlds.
+called once per step on the observations of all copies at once (``envs.generic.actions.BatchPolicy``, e.g.
+``agents.batch_policy.ModelPolicy``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pettingzoo import ParallelEnv
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-from envs.layout import SOO_VIEW, SOO_VIEWS, ObsLayout, SOOView
-from envs.scripted import BatchPolicy
-from envs.validation import check_int
+from envs.generic.actions import BatchPolicy
+from envs.generic.layout import SOO_VIEW, SOO_VIEWS, ObsLayout, SOOView
+from envs.generic.validation import check_int
 
 
 class SharedPolicyVecEnv(VecEnv):
@@ -33,11 +33,11 @@ class SharedPolicyVecEnv(VecEnv):
     ``TimeLimit.truncated`` (truncated and not terminated), and the copy is reset. Learners must stay until
     their episode ends. ``seed(s)`` resets copy ``c`` with seed ``s + c * len(learners)`` at the next ``reset()``.
 
-    ``get_attr("soo_view")`` gives, for env index ``i``, the ``envs.layout.SOOView`` its learner's copy declares
-    (its ``soo_views``, e.g. set by ``envs.observation_radius.ObservationRadius``; with ``agent_indicator``, the
+    ``get_attr("soo_view")`` gives, for env index ``i``, the ``envs.generic.layout.SOOView`` its learner's copy declares
+    (its ``soo_views``, e.g. set by ``envs.generic.observation_radius.ObservationRadius``; with ``agent_indicator``, the
     indicated layout): so ``SOOPPO`` reads the learners' layout and radius from the env.
 
-    :param env_fn: builds one copy (e.g. an ``envs.observation_radius.ObservationRadius``-wrapped MPE2 env).
+    :param env_fn: builds one copy (e.g. an ``envs.generic.observation_radius.ObservationRadius``-wrapped MPE2 env).
     :param copies: number of copies (>= 1).
     :param learners: the agents that share the learning policy; their observation and action spaces must be
         equal.

@@ -11,12 +11,13 @@ from numpy.typing import NDArray
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-from envs.config import DeceptionConfig, make_config
-from envs.core import DeceptionCore, InitialState
-from envs.layout import AGENTS, BLUE, RED
-from envs.parallel import RENDER_FPS, action_space, observation_space, soo_view
-from envs.rendering import Renderer
-from envs.scripted import BatchPolicy, LearningOpponent, scripted_policy
+from envs.deception.config import DeceptionConfig, make_config
+from envs.deception.core import DeceptionCore, InitialState
+from envs.deception.layout import AGENTS, BLUE, RED
+from envs.deception.parallel import RENDER_FPS, action_space, observation_space, soo_view
+from envs.deception.rendering import Renderer
+from envs.deception.scripted import LearningOpponent, scripted_policy
+from envs.generic.actions import BatchPolicy
 
 DEFAULT_OPPONENTS = {BLUE: "red_follower", RED: "honest"}
 EPISODE_INFO_KEYS = ("trapped", "blue_at_goal", "red_at_goal", "red_absent")
@@ -28,7 +29,7 @@ class DeceptionVecEnv(VecEnv):
     All episodes have the same fixed length, so they end (as truncations, with
     ``TimeLimit.truncated`` and ``terminal_observation`` in their infos) and auto-reset together.
     Each final info also carries the episode outcome: ``trapped``, ``blue_at_goal``, ``red_at_goal``, ``red_absent``.
-    ``soo_view`` declares the learner's layout and radius to SOO (``envs.layout.SOOView``), as any env does.
+    ``soo_view`` declares the learner's layout and radius to SOO (``envs.generic.layout.SOOView``), as any env does.
 
     :param config: the world's settings.
     :param num_envs: number of parallel episodes.
@@ -190,10 +191,11 @@ def make_vec_env(
         (``red_follower``, ``honest``, ``deceptive``) or ``None`` for the default (the scripted red
         follower against a learning blue, the honest scripted blue against a learning red).
     :param seed: seed of the episodes' initial states (SB3's ``model.set_random_seed`` re-seeds).
-    :param preset: a name in ``envs.config.PRESETS``: a training world or a held-out variant (``envs.variants``).
+    :param preset: a name in ``envs.deception.config.PRESETS``: a training world or a held-out variant
+        (``envs.deception.variants``).
     :param render_mode: ``None``, ``"human"`` or ``"rgb_array"``.
     :param monitor: wrap in ``VecMonitor`` (episode returns and outcomes for SB3's logger).
-    :param env_kwargs: any ``envs.config.DeceptionConfig`` field.
+    :param env_kwargs: any ``envs.deception.config.DeceptionConfig`` field.
     """
     config = make_config(preset, **env_kwargs)
     if learner not in AGENTS:

@@ -5,9 +5,9 @@
 - ``env(**kwargs)``: the AEC env with PettingZoo's standard checking wrappers;
 - ``make_vec_env(num_envs, learner, opponent, seed, **kwargs)``: an SB3 ``VecEnv`` for one team.
 
-Keyword arguments: ``preset`` (a name in ``envs.config.PRESETS``: a training world or a held-out variant such as
-``"far_red"``, see ``envs.variants``), ``render_mode`` and any field of ``envs.config.DeceptionConfig`` (e.g.
-``max_cycles``, ``blue_radius``, ``reward_mode``).
+Keyword arguments: ``preset`` (a name in ``envs.deception.config.PRESETS``: a training world or a held-out variant such
+as ``"far_red"``, see ``envs.deception.variants``), ``render_mode`` and any field of
+``envs.deception.config.DeceptionConfig`` (e.g. ``max_cycles``, ``blue_radius``, ``reward_mode``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 from pettingzoo import AECEnv
 from pettingzoo.utils import parallel_to_aec, wrappers
 
-from envs.parallel import DeceptionParallelEnv
-from envs.vec_env import make_vec_env
+from envs.deception.parallel import DeceptionParallelEnv
+from envs.deception.vec_env import make_vec_env
 
 
 def parallel_env(**kwargs: Any) -> DeceptionParallelEnv:

@@ -2,7 +2,7 @@
 
 MPE2 builds each agent's observation in its scenario's ``observation()``; these functions name the same slots,
 with each other agent's relative position as ``<agent>_rel`` (and, in ``simple_tag``, a good agent's velocity as
-``<agent>_vel``), for ``envs.observation_radius.ObservationRadius`` and the SOO tools. Every layout is checked
+``<agent>_vel``), for ``envs.generic.observation_radius.ObservationRadius`` and the SOO tools. Every layout is checked
 against the env's observation space. MPE2 itself is not imported here: the functions read the env's scenario.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from envs.layout import ObsLayout
+from envs.generic.layout import ObsLayout
 
 Fields = list[tuple[str, int]]
 
@@ -70,7 +70,7 @@ def mpe2_layouts(env: Any, observers: Sequence[str] | None = None) -> dict[str, 
     if name not in SCENARIOS:
         raise ValueError(
             f"no known observation layout for MPE2 scenario {name!r} (known: {sorted(SCENARIOS)}); "
-            "declare it with envs.layout.ObsLayout.from_slots"
+            "declare it with envs.generic.layout.ObsLayout.from_slots"
         )
     if getattr(raw.scenario, "num_agent_neighbors", None) is not None:
         raise ValueError(

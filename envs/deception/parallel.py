@@ -10,11 +10,12 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 from pettingzoo import ParallelEnv
 
-from envs.config import DeceptionConfig, make_config
-from envs.core import ARENA, DeceptionCore, InitialState
-from envs.layout import AGENTS, BLUE, RED, SOOView, layout_for
-from envs.rendering import Renderer
-from envs.scripted import top_speed
+from envs.deception.config import DeceptionConfig, make_config
+from envs.deception.core import ARENA, DeceptionCore, InitialState
+from envs.deception.layout import AGENTS, BLUE, RED, layout_for
+from envs.deception.rendering import Renderer
+from envs.deception.scripted import top_speed
+from envs.generic.layout import SOOView
 
 ENV_NAME = "deception_v0"
 RENDER_FPS = 10
@@ -64,9 +65,10 @@ def initial_state_from_options(options: dict[str, Any] | None, config: Deception
 class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
     """Red/blue physical deception as a PettingZoo parallel environment.
 
-    :param preset: a name in ``envs.config.PRESETS``: a training world or a held-out variant (``envs.variants``).
+    :param preset: a name in ``envs.deception.config.PRESETS``: a training world or a held-out variant
+        (``envs.deception.variants``).
     :param render_mode: ``None``, ``"human"`` or ``"rgb_array"``.
-    :param overrides: any ``envs.config.DeceptionConfig`` field.
+    :param overrides: any ``envs.deception.config.DeceptionConfig`` field.
 
     Infos are empty until the last step, whose infos carry the episode outcome (``trapped``,
     ``blue_at_goal``, ``red_at_goal``, ``red_absent``), as the VecEnv face's final infos do.
@@ -74,7 +76,7 @@ class DeceptionParallelEnv(ParallelEnv[str, NDArray[np.float32], Any]):
     ``reset(options={"initial_state": {...}})`` starts from explicit positions: ``red_pos`` and
     ``blue_pos`` ``(2,)``, ``landmarks`` ``(L, 2)``, ``goal_index`` and optionally ``red_absent``.
 
-    ``soo_views`` declares each agent's layout and radius to SOO (``envs.layout.SOOView``), as any env does.
+    ``soo_views`` declares each agent's layout and radius to SOO (``envs.generic.layout.SOOView``), as any env does.
     """
 
     metadata: ClassVar[dict[str, Any]] = {

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from envs.core import BLUE_INDEX, RED_INDEX, DeceptionCore
+from envs.deception.core import BLUE_INDEX, RED_INDEX, DeceptionCore
 
 COLOURS = {
     "background": (250, 250, 250),

@@ -2,7 +2,7 @@
 
 Many environments (MPE2's among them) show every agent at every distance. ``ObservationRadius`` hides, in an
 observer's view, each other agent that lies beyond the observer's radius (its slots are set to 0) and appends
-one visibility bit per other agent. Where the agents sit is declared with ``envs.layout.ObsLayout``: the
+one visibility bit per other agent. Where the agents sit is declared with ``envs.generic.layout.ObsLayout``: the
 observer's layout names each other agent's relative position ``<agent>_rel``; further slots named
 ``<agent>_<anything>`` (e.g. a velocity) are that agent's too and are hidden with it, except the layout's declared
 ``flags`` (e.g. ``red_0_trapped``), which belong to no agent. The wrapped view's layout and radius are declared
@@ -23,8 +23,8 @@ from numpy.typing import NDArray
 from pettingzoo import ParallelEnv
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
-from envs.layout import ObsLayout, SOOView
-from envs.validation import check_float
+from envs.generic.layout import ObsLayout, SOOView
+from envs.generic.validation import check_float
 
 Observation = NDArray[Any]
 
@@ -87,7 +87,7 @@ class ObservationRadius(BaseParallelWrapper[str, Observation, Any]):
     :param env: a ``ParallelEnv`` whose observers have flat ``Box`` observations.
     :param layouts: observer to the layout of its observation; it names each other agent's relative position
         ``<agent>_rel`` (2 wide, ``other - observer``); other slots named ``<agent>_...`` are hidden with it, but
-        not the layout's ``flags``. For MPE2 scenarios, ``envs.mpe2.mpe2_layouts`` derives them.
+        not the layout's ``flags``. For MPE2 scenarios, ``envs.mpe2.layouts.mpe2_layouts`` derives them.
     :param radius: observation radius (> 0), one for every observer or one per observer.
     :raises ValueError: naming the observer and slot, if a layout does not fit its observation space, declares no
         other agent, or already has a visibility slot.

@@ -1,26 +1,14 @@
 """Named observation layouts, so that code never indexes observations with magic numbers.
 
-Blue (knows the goal)::
-
-    self_vel(2) self_pos(2) goal_rel(2) landmarks_rel(2L) other_rel(2) other_visible(1) red_trapped(1)
-
-Red (colour-blind; remembers where it last saw blue)::
-
-    self_vel(2) self_pos(2) landmarks_rel(2L) other_rel(2) other_visible(1) other_last_seen_rel(2)
-    red_trapped(1)
-
-``*_rel`` slots hold ``target - self`` positions. ``other_rel`` is zero when the other agent is out
-of the observer's radius, and ``other_visible`` is then 0.
-
-``ObsLayout`` is also how any other environment is declared to the SOO tools (pairs, SOO value, blind mask,
+``ObsLayout`` is how any environment is declared to the SOO tools (pairs, SOO value, blind mask,
 probe, ``SOOPPO``): name the slots of the agent SOO compares the learner with, ``<other>_rel`` (its 2-D
 relative position) and, if the observation has one, ``<other>_visible`` (1 while it is seen), and declare the
-episode flags (``flags``, e.g. ``red_trapped``); see ``ObsLayout.from_slots`` and ``envs.observation_radius``.
+episode flags (``flags``, e.g. ``red_trapped``); see ``ObsLayout.from_slots`` and ``envs.generic.observation_radius``.
 
 An environment tells ``SOOPPO`` what it declares through one attribute, ``soo_view`` (``SOOView``: the learner's
 layout and observation radius), which SB3's ``VecEnv.get_attr`` reads; a PettingZoo ``ParallelEnv`` declares
-``soo_views``, one ``SOOView`` per observer (``envs.observation_radius.ObservationRadius`` sets it), and
-``envs.shared_vec_env.SharedPolicyVecEnv`` passes its learners' on as ``soo_view``.
+``soo_views``, one ``SOOView`` per observer (``envs.generic.observation_radius.ObservationRadius`` sets it), and
+``envs.generic.shared_vec_env.SharedPolicyVecEnv`` passes its learners' on as ``soo_view``.
 """
 
 from __future__ import annotations
@@ -34,11 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.validation import check_float
+from envs.generic.validation import check_float
 
-BLUE = "blue_0"
-RED = "red_0"
-AGENTS: tuple[str, str] = (RED, BLUE)
 SOO_VIEW = "soo_view"
 """The env attribute (read with SB3's ``VecEnv.get_attr``) that declares the learner's ``SOOView``."""
 SOO_VIEWS = "soo_views"
@@ -61,7 +46,7 @@ class ObsLayout:
     :param other: the prefix of the other agent's slot names (e.g. ``"adversary_0"`` for ``adversary_0_rel``);
         the suite's own worlds use ``"other"``. With several other agents, it names the one SOO inserts.
     :param flags: slots of the episode's state that belong to no agent (e.g. ``red_trapped``), whatever their
-        names: ``envs.observation_radius.ObservationRadius`` never hides them, and SOO's ``zero`` pair option
+        names: ``envs.generic.observation_radius.ObservationRadius`` never hides them, and SOO's ``zero`` pair option
         (``agents.soo.pairs.PairOptions.flags``) sets them to 0 in the other copy.
     """
 
@@ -202,7 +187,7 @@ class SOOView:
 
     def __post_init__(self) -> None:
         if not isinstance(self.layout, ObsLayout):
-            raise ValueError(f"layout must be an envs.layout.ObsLayout, got {self.layout!r}")
+            raise ValueError(f"layout must be an envs.generic.layout.ObsLayout, got {self.layout!r}")
         check_float("radius", self.radius, 0.0, math.inf, low_inclusive=False)
         object.__setattr__(self, "radius", float(self.radius))
 
@@ -230,44 +215,3 @@ def slot_span(name: str, spec: SlotSpec) -> tuple[int, int]:
             f"got {spec!r}"
         )
     return start, stop
-
-
-def blue_layout(num_landmarks: int) -> ObsLayout:
-    """Observation layout of blue for a world with ``num_landmarks`` landmarks."""
-    return ObsLayout(
-        (
-            ("self_vel", 2),
-            ("self_pos", 2),
-            ("goal_rel", 2),
-            ("landmarks_rel", 2 * num_landmarks),
-            ("other_rel", 2),
-            ("other_visible", 1),
-            ("red_trapped", 1),
-        ),
-        flags=("red_trapped",),
-    )
-
-
-def red_layout(num_landmarks: int) -> ObsLayout:
-    """Observation layout of red for a world with ``num_landmarks`` landmarks."""
-    return ObsLayout(
-        (
-            ("self_vel", 2),
-            ("self_pos", 2),
-            ("landmarks_rel", 2 * num_landmarks),
-            ("other_rel", 2),
-            ("other_visible", 1),
-            ("other_last_seen_rel", 2),
-            ("red_trapped", 1),
-        ),
-        flags=("red_trapped",),
-    )
-
-
-def layout_for(agent: str, num_landmarks: int) -> ObsLayout:
-    """Observation layout of ``agent`` (``"blue_0"`` or ``"red_0"``)."""
-    if agent == BLUE:
-        return blue_layout(num_landmarks)
-    if agent == RED:
-        return red_layout(num_landmarks)
-    raise ValueError(f"agent must be one of {AGENTS}, got {agent!r}")

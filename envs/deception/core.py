@@ -22,14 +22,13 @@ import numpy as np
 from gymnasium.utils import seeding
 from numpy.typing import NDArray
 
-from envs.config import DeceptionConfig, RewardMode
-from envs.layout import AGENTS, BLUE, RED, blue_layout, red_layout
+from envs.deception.config import DeceptionConfig, RewardMode
+from envs.deception.layout import AGENTS, BLUE, RED, blue_layout, red_layout
+from envs.generic.actions import DISCRETE_MOVES
 
 RED_INDEX = AGENTS.index(RED)
 BLUE_INDEX = AGENTS.index(BLUE)
 ARENA = 1.0
-# MPE's discrete actions: no-op, left, right, down, up.
-DISCRETE_MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]], dtype=np.float64)
 # ``landmark_layout="fake_between"``: share of the way from blue's start to the goal, and largest sideways offset
 # as a share of that distance. Any such point (even clipped to the arena) projects inside the segment and is
 # closer to blue than the goal is.
@@ -368,7 +367,7 @@ class DeceptionCore:
         }
 
     def observations(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        """``(red_obs, blue_obs)``, each ``(N, obs_dim)`` float32, laid out as in ``envs.layout``."""
+        """``(red_obs, blue_obs)``, each ``(N, obs_dim)`` float32, laid out as in ``envs.deception.layout``."""
         n = self.num_envs
         red_pos, blue_pos = self.pos[:, RED_INDEX], self.pos[:, BLUE_INDEX]
         diff = red_pos - blue_pos

@@ -18,12 +18,11 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import aec_to_parallel
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
-from envs.core import DISCRETE_MOVES
-from envs.layout import ObsLayout
-from envs.mpe2 import mpe2_layouts
-from envs.observation_radius import ObservationRadius
-from envs.scripted import BatchPolicy, to_discrete
-from envs.validation import check_choice, check_float
+from envs.generic.actions import DISCRETE_MOVES, BatchPolicy, to_discrete
+from envs.generic.layout import ObsLayout
+from envs.generic.observation_radius import ObservationRadius
+from envs.generic.validation import check_choice, check_float
+from envs.mpe2.layouts import mpe2_layouts
 
 ADVERSARY = "adversary_0"
 GOOD_AGENTS: tuple[str, str] = ("agent_0", "agent_1")
@@ -107,7 +106,7 @@ def move_actions(direction: NDArray[np.float64], continuous: bool) -> NDArray[An
     """MPE2 actions moving along ``direction`` ``(N, 2)`` at full force (zero rows: no move).
 
     Continuous: ``Box(0, 1, (5,))`` with force ``(a[2] - a[1], a[4] - a[3])``; discrete: the nearest of no-op,
-    left, right, down, up (``envs.scripted.to_discrete``).
+    left, right, down, up (``envs.generic.actions.to_discrete``).
     """
     norm = np.linalg.norm(direction, axis=1, keepdims=True)
     unit = np.divide(direction, norm, out=np.zeros_like(direction), where=norm > 0)
@@ -116,12 +115,12 @@ def move_actions(direction: NDArray[np.float64], continuous: bool) -> NDArray[An
         actions[:, 1], actions[:, 2] = np.maximum(-unit[:, 0], 0), np.maximum(unit[:, 0], 0)
         actions[:, 3], actions[:, 4] = np.maximum(-unit[:, 1], 0), np.maximum(unit[:, 1], 0)
         return actions
-    return to_discrete(unit)  # MPE2's discrete moves are the suite's (``envs.core.DISCRETE_MOVES``)
+    return to_discrete(unit)  # MPE2's discrete moves are ``DISCRETE_MOVES``
 
 
 def action_forces(actions: NDArray[Any], continuous: bool) -> NDArray[np.float64]:
     """``(..., 2)``: the force direction of MPE2 actions (the inverse of ``move_actions``): continuous
-    ``(a[2] - a[1], a[4] - a[3])``, discrete the move's unit vector (``envs.core.DISCRETE_MOVES``)."""
+    ``(a[2] - a[1], a[4] - a[3])``, discrete the move's unit vector (``envs.generic.actions.DISCRETE_MOVES``)."""
     if continuous:
         actions = np.asarray(actions, dtype=np.float64)
         return np.stack([actions[..., 2] - actions[..., 1], actions[..., 4] - actions[..., 3]], axis=-1)

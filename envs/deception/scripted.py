@@ -1,7 +1,7 @@
 """Scripted policies, each computed from its agent's own observation only, batched over episodes.
 
-A policy is any callable mapping a batch of observations ``(N, obs_dim)`` to actions: ``(N, 2)``
-floats in ``[-1, 1]`` (continuous) or ``(N,)`` ints in ``0..4`` (discrete).
+Each is an ``envs.generic.actions.BatchPolicy``: actions ``(N, 2)`` floats in ``[-1, 1]`` (continuous) or ``(N,)``
+ints in ``0..4`` (discrete).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from envs.config import DeceptionConfig
-from envs.core import DISCRETE_MOVES
-from envs.layout import ObsLayout, blue_layout, red_layout
-
-BatchPolicy = Callable[[NDArray[np.float32]], NDArray[Any]]
+from envs.deception.config import DeceptionConfig
+from envs.deception.layout import blue_layout, red_layout
+from envs.generic.actions import to_discrete
+from envs.generic.layout import ObsLayout
 
 
 @runtime_checkable
@@ -47,14 +46,6 @@ class LearningOpponent(Protocol):
 def top_speed(config: DeceptionConfig) -> float:
     """Steady-state speed along an axis under a full action: ``sensitivity * dt / (mass * damping)``."""
     return config.sensitivity * config.dt / (config.mass * max(config.damping, 1e-9))
-
-
-def to_discrete(actions: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Nearest MPE discrete move (no-op, left, right, down, up) to each continuous action."""
-    scores = actions @ DISCRETE_MOVES.T
-    choice = np.argmax(scores, axis=1)
-    choice[np.max(scores, axis=1) < 0.25] = 0
-    return choice
 
 
 class ScriptedPolicy:
