@@ -28,6 +28,18 @@ from soo_rl.experiment.pipeline import experiment_tasks, prepare_run_dir
 GROUPS: tuple[str, ...] = ("ppo", "finetune", "eval")
 SWEEPABLE_TOP_LEVEL: tuple[str, ...] = tuple(key for key in BASELINE_SETTINGS if key != "ppo")
 
+KEEP_CLEAR_TUNING: dict[str, Any] = {
+    "preset": "keep_clear",
+    "ppo": {"total_timesteps": 3_000_000, "ent_coef": 0.02},
+    "honest_timesteps": 3_000_000,
+    "tuning": True,
+    "seeds": [0, 1, 2],
+    "conditions": ["soo"],
+    "gifs": False,
+}
+"""What the tuning studies in ``keep_clear`` share: its baselines' recipe (3M steps each at entropy 0.02), the tuning
+seed, 3 training seeds per cell and ``soo`` alone."""
+
 SWEEP_RECIPES: dict[str, dict[str, Any]] = {
     # The paper's detection protocol at scale: many seed pairs of honest and deceptive baselines,
     # SOO value on 1 to 1,500 evaluation episodes each; no fine-tuning.
@@ -97,14 +109,8 @@ SWEEP_RECIPES: dict[str, dict[str, Any]] = {
     "honest-or-indifferent": {
         "sweep_dir": "runs/honest-or-indifferent",
         "base": {
-            "preset": "keep_clear",
-            "ppo": {"total_timesteps": 3_000_000, "ent_coef": 0.02},
-            "honest_timesteps": 3_000_000,
-            "tuning": True,
-            "seeds": [0, 1, 2],
-            "conditions": ["soo"],
+            **KEEP_CLEAR_TUNING,
             "finetune": {"soo_coef": 1.0, "soo_stop_gradient": False, "soo_layers": None, "timesteps": 500_000},
-            "gifs": False,
         },
         "settings": [
             *(
@@ -130,19 +136,8 @@ SWEEP_RECIPES: dict[str, dict[str, Any]] = {
     "keeping-awareness-ring": {
         "sweep_dir": "runs/keeping-awareness-ring",
         "base": {
-            "preset": "keep_clear",
-            "ppo": {"total_timesteps": 3_000_000, "ent_coef": 0.02},
-            "honest_timesteps": 3_000_000,
-            "tuning": True,
-            "seeds": [0, 1, 2],
-            "conditions": ["soo"],
-            "finetune": {
-                "soo_distance": "mse",
-                "soo_stop_gradient": True,
-                "soo_layers": None,
-                "timesteps": 500_000,
-            },
-            "gifs": False,
+            **KEEP_CLEAR_TUNING,
+            "finetune": {"soo_distance": "mse", "soo_stop_gradient": True, "soo_layers": None, "timesteps": 500_000},
         },
         "settings": [
             f"finetune.soo_target={target};finetune.soo_coef={coef};finetune.pair_inner_radius={inner}"
