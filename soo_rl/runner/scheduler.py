@@ -145,14 +145,22 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     return {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
 
 
+def _changed_output(root: Path, name: str, recorded: dict[str, Any]) -> str | None:
+    """Why the output ``name`` is not as recorded (missing, or another size/SHA-256), or ``None``."""
+    path = root / name
+    if not path.is_file():
+        return f"{path} is missing"
+    if _fingerprint(path) != recorded:
+        return f"{path} differs from {MANIFEST_NAME} (size/SHA-256)"
+    return None
+
+
 def changed_outputs(root: Path, outputs: dict[str, dict[str, Any]]) -> Iterator[str]:
     """Each recorded output that is missing or differs from its record (size, SHA-256), said in words."""
     for name, recorded in outputs.items():
-        path = root / name
-        if not path.is_file():
-            yield f"{path} is missing"
-        elif _fingerprint(path) != recorded:
-            yield f"{path} differs from {MANIFEST_NAME} (size/SHA-256)"
+        why = _changed_output(root, name, recorded)
+        if why is not None:
+            yield why
 
 
 def foreign_outputs(root: Path, task: Task, names: Iterable[str], read: Callable[[Path], str | None]) -> Iterator[str]:
@@ -259,10 +267,13 @@ class Manifest:
         recorded = self.jobs[task.key].get("fingerprint", "")
         if recorded != task.fingerprint:
             yield f"{task.key}: {MANIFEST_NAME} records it made with other settings (fingerprint {recorded or 'none'})"
-        yield from changed_outputs(root, outputs)
-        intact = [
-            name for name, record in outputs.items() if (root / name).is_file() and _fingerprint(root / name) == record
-        ]
+        intact = []
+        for name, record in outputs.items():
+            why = _changed_output(root, name, record)
+            if why is None:
+                intact.append(name)
+            else:
+                yield why
         yield from foreign_outputs(root, task, intact, read)
 
 
