@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from soo_rl.experiment.config import ExperimentConfig, from_mapping
-from soo_rl.experiment.graph import DamagedFileError, read_json
-from soo_rl.experiment.pipeline import CONFIG_REMEDY, experiment_tasks, read_output
+from soo_rl.experiment.pipeline import experiment_tasks, read_output, read_settings
 from soo_rl.experiment.results import collect_results
 from soo_rl.report.experiment import markdown_report
 from soo_rl.runner.scheduler import MANIFEST_NAME, Manifest
@@ -53,9 +52,7 @@ def verify_run(run_dir: Path) -> list[str]:
     :param run_dir: the run directory (it may have been moved: its ``config.json`` is read, not the path in it).
     :raise DamagedFileError: ``config.json`` or ``manifest.json`` cannot be read (nothing else can be checked).
     """
-    saved = read_json(run_dir / "config.json", CONFIG_REMEDY)
-    if not isinstance(saved, dict) or not saved:
-        raise DamagedFileError(run_dir / "config.json", "not an object of settings", CONFIG_REMEDY)
+    saved = read_settings(run_dir / "config.json")
     root = run_dir.resolve()
     config = dataclasses.replace(from_mapping(saved), run_dir=root).resolved()
     relative = dataclasses.replace(config, run_dir=Path("."))

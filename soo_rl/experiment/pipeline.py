@@ -230,6 +230,18 @@ def check_baselines_exist(config: ExperimentConfig) -> None:
         raise ValueError(f"baselines_from={config.baselines_from}: missing checkpoint(s) {missing}")
 
 
+def read_settings(path: Path) -> dict[str, Any]:
+    """A run's recorded settings (its ``config.json``).
+
+    :raise DamagedFileError: the file cannot be read, or holds no object of settings.
+    """
+    settings = read_json(path, CONFIG_REMEDY)
+    if not isinstance(settings, dict) or not settings:
+        reason = "it holds no settings" if settings == {} else "not an object of settings"
+        raise DamagedFileError(path, reason, CONFIG_REMEDY)
+    return settings
+
+
 def prepare_run_dir(config: ExperimentConfig, run_dir: Path | None = None) -> None:
     """Create the run directory and record the settings; refuse to mix runs with different settings.
 
@@ -245,10 +257,7 @@ def prepare_run_dir(config: ExperimentConfig, run_dir: Path | None = None) -> No
             raise FileExistsError(
                 f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
             )
-        previous = read_json(saved, CONFIG_REMEDY)
-        if not isinstance(previous, dict) or not previous:
-            reason = "it holds no settings" if previous == {} else "not an object of settings"
-            raise DamagedFileError(saved, reason, CONFIG_REMEDY)
+        previous = read_settings(saved)
         # A setting added after the run started counts as unchanged if it has its default value.
         previous = _with_defaults(previous, ExperimentConfig().to_dict())
         current = config.to_dict()
