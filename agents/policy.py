@@ -10,15 +10,17 @@ from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import PyTorchObs
 
+from agents.soo.lure import LureDirection
 from agents.soo.pairs import Pairs
 
-SOOTarget = Literal["hidden", "actions"]
-SOO_TARGETS: tuple[str, ...] = ("hidden", "actions")
+SOOTarget = Literal["hidden", "actions", "lure"]
+SOO_TARGETS: tuple[str, ...] = ("hidden", "actions", "lure")
 
 
 class SOOActorCriticPolicy(ActorCriticPolicy):
     """SB3's ``ActorCriticPolicy`` (same networks, same initialisation) plus what SOO compares: the actor's
-    hidden activations (``actor_activations``) or its mean actions (``soo_features(obs, "actions")``).
+    hidden activations (``actor_activations``), its mean actions (``soo_features(obs, "actions")``) or their
+    components towards the landmarks that are not the goal (``"lure"``, ``agents.soo.lure``).
 
     :param soo_layers: indices of the actor MLP's hidden layers whose activations (outputs of the
         activation function) are used for SOO, concatenated; ``None`` uses every hidden layer.
@@ -46,12 +48,13 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
         actions: th.Tensor,
         pairs: Pairs | None = None,
         pair_target: SOOTarget = "hidden",
+        lure: LureDirection | None = None,
     ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None, Distribution, tuple[th.Tensor, ...] | None]:
         """SB3 2.9's ``evaluate_actions`` (values, log-probabilities, entropy), plus the action
         distribution it built and, for ``pairs`` drawn from ``obs``, what SOO compares (``soo_features``) on the
         rows of ``obs`` followed by the pairs' other observations: one tensor per chosen hidden layer (``hidden``) or
-        the mean actions (``actions``). Pair ``i`` compares row ``pairs.self_rows[i]`` with row ``len(obs) + i``
-        (``agents.soo.distances.row_pair_loss``).
+        the mean actions (``actions``) or their lure components (``lure``, with ``lure``). Pair ``i`` compares row
+        ``pairs.self_rows[i]`` with row ``len(obs) + i`` (``agents.soo.distances.row_pair_loss``).
 
         Only the pairs' other observations need a forward pass of their own, and it is the minibatch's: the
         selves are rows of ``obs`` (``pairs.self_rows``), so neither the KL anchor nor the SOO loss adds a pass.
@@ -68,10 +71,14 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
         else:
             assert isinstance(obs, th.Tensor)
             n = len(obs)
-            pi_features = BasePolicy.extract_features(self, th.cat([obs, pairs.other_obs]), self.pi_features_extractor)
+            all_obs = th.cat([obs, pairs.other_obs])
+            pi_features = BasePolicy.extract_features(self, all_obs, self.pi_features_extractor)
             latent_all, hidden = self._actor_forward(pi_features, self.soo_layers)
             latent_pi = latent_all[:n]
-            pair_features = hidden if pair_target == "hidden" else (self.action_net(latent_all),)
+            if pair_target == "hidden":
+                pair_features = hidden
+            else:
+                pair_features = (self._action_target(self.action_net(latent_all), all_obs, pair_target, lure),)
             if self.share_features_extractor:
                 vf_features = pi_features[:n]
             else:
@@ -100,18 +107,33 @@ class SOOActorCriticPolicy(ActorCriticPolicy):
         return th.cat(hidden, dim=1)
 
     def soo_features(
-        self, obs: th.Tensor, target: SOOTarget = "hidden", layers: Sequence[int] | None = None
+        self,
+        obs: th.Tensor,
+        target: SOOTarget = "hidden",
+        layers: Sequence[int] | None = None,
+        lure: LureDirection | None = None,
     ) -> th.Tensor:
-        """What SOO compares for ``obs``: the ``hidden`` activations (``actor_activations``) or the ``actions``
-        target, the action network's output (the Gaussian's mean action; logits for discrete actions).
+        """What SOO compares for ``obs``: the ``hidden`` activations (``actor_activations``), the ``actions``
+        target, the action network's output (the Gaussian's mean action; logits for discrete actions), or the
+        ``lure`` target, the mean action's components towards the landmarks that are not the goal.
 
-        :param target: ``"hidden"`` or ``"actions"``.
+        :param target: ``"hidden"``, ``"actions"`` or ``"lure"``.
         :param layers: hidden layers of the ``hidden`` target (``None``: the policy's ``soo_layers``).
+        :param lure: where the ``lure`` target reads the goal and the landmarks (required for it).
         """
         if target == "hidden":
             return self.actor_activations(obs, layers)
         features = BasePolicy.extract_features(self, obs, self.pi_features_extractor)
-        return self.action_net(self.mlp_extractor.forward_actor(features))
+        return self._action_target(self.action_net(self.mlp_extractor.forward_actor(features)), obs, target, lure)
+
+    @staticmethod
+    def _action_target(actions: th.Tensor, obs: th.Tensor, target: SOOTarget, lure: LureDirection | None) -> th.Tensor:
+        """The ``actions`` target as it is, or its ``lure`` components for the rows of ``obs``."""
+        if target == "actions":
+            return actions
+        if lure is None:
+            raise ValueError("soo_target 'lure' needs the observation's agents.soo.lure.LureDirection (lure=...)")
+        return lure.components(actions, obs)
 
     def _check_layers(self, layers: Sequence[int] | None) -> tuple[int, ...]:
         depth = self.num_hidden_layers

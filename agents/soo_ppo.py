@@ -32,6 +32,7 @@ from agents.policy import SOO_TARGETS, SOOActorCriticPolicy, SOOTarget
 from agents.soo.distances import DISTANCE_KINDS, DistanceKind, pair_loss, row_pair_loss
 from agents.soo.env import check_raw_observations, declared_view
 from agents.soo.kl import DiagGaussianKL
+from agents.soo.lure import LureDirection
 from agents.soo.pairs import PAIR_MODES, OtherSlots, PairMode, PairOptions, Pairs, build_pairs
 from agents.soo.presets import preset_kwargs
 from agents.soo.rollout_buffer import IndexedRolloutBuffer
@@ -57,7 +58,9 @@ class SOOPPO(PPO):
         (the control whose other copy only has the layout's flags, e.g. ``red_trapped``, zeroed).
     :param soo_pair_options: how the other copy is built (``agents.soo.pairs.PairOptions``: flags, insertion
         distribution, insertion radius).
-    :param soo_target: what SOO compares: the actor's ``"hidden"`` activations or its mean ``"actions"``.
+    :param soo_target: what SOO compares: the actor's ``"hidden"`` activations, its mean ``"actions"``, or only
+        their components towards the landmarks that are not the goal (``"lure"``: 2-d moves and a layout with
+        ``goal_rel`` and ``landmarks_rel``; ``agents.soo.lure``).
     :param soo_max_selves: self observations used per minibatch (``None``: all in the minibatch).
     :param soo_inserts_per_self: inserted other positions per self observation.
     :param soo_radius: the learner's observation radius (``None``: the env's ``soo_view``; required with
@@ -143,6 +146,7 @@ class SOOPPO(PPO):
         if self.obs_layout is not None:
             self.obs_layout.check_shape(self.observation_space.shape, "the learner's observation space")
         self.other_slots = OtherSlots.from_layout(self.obs_layout) if self.obs_layout is not None else None
+        self.lure_direction = self._lure_direction()
         if self.soo_coef > 0:
             if self.other_slots is None or self.soo_radius is None:
                 missing = "layout" if self.other_slots is None else "radius (the insertion disk's)"
@@ -154,6 +158,14 @@ class SOOPPO(PPO):
         if self.reference_sha256 is not None:
             # Rebuilt empty here; its weights come from the checkpoint (or from _load_reference).
             self.reference_policy = self._make_reference_module()
+
+    def _lure_direction(self) -> LureDirection | None:
+        """Where the ``lure`` target reads the goal and the landmarks (``None`` for the other targets)."""
+        if self.soo_target != "lure" or self.obs_layout is None:
+            return None
+        if not (isinstance(self.action_space, spaces.Box) and self.action_space.shape == (2,)):
+            raise ValueError(f"soo_target 'lure' needs 2-d continuous moves as actions, got {self.action_space}")
+        return LureDirection.from_layout(self.obs_layout)
 
     def _resolve_layout_and_radius(self) -> None:
         """Take the layout and radius the env declares (``soo_view``) where none was given; warn where the given
@@ -279,6 +291,7 @@ class SOOPPO(PPO):
             "reference_policy",
             "soo_generator",
             "other_slots",
+            "lure_direction",
             "_reference_means",
         ]
 
@@ -333,7 +346,8 @@ class SOOPPO(PPO):
         pairs = self.soo_pairs(obs)
         if pairs is None:
             return None
-        features = self.policy.soo_features(th.cat([pairs.self_obs, pairs.other_obs]), self.soo_target)
+        obs_pairs = th.cat([pairs.self_obs, pairs.other_obs])
+        features = self.policy.soo_features(obs_pairs, self.soo_target, lure=self.lure_direction)
         return pair_loss(features, self.soo_distance, self.soo_stop_gradient)[0]
 
     def _reference_mean(self, obs: th.Tensor) -> th.Tensor:
@@ -446,7 +460,9 @@ class SOOPPO(PPO):
                 if pairs is not None or self.kl_coef > 0:
                     # One forward pass serves PPO, the KL term (its distribution) and SOO (the pairs).
                     values, log_prob, entropy, distribution, pair_features = (
-                        self.policy.evaluate_actions_and_distribution(obs, actions, pairs, self.soo_target)
+                        self.policy.evaluate_actions_and_distribution(
+                            obs, actions, pairs, self.soo_target, self.lure_direction
+                        )
                     )
                 else:
                     values, log_prob, entropy = self.policy.evaluate_actions(obs, actions)

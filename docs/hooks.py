@@ -154,11 +154,15 @@ def conditions(_: str | None) -> str:
 
     rows = []
     for c in CONDITIONS.values():
-        overrides = ", ".join(f"`{k}={v!r}`" for k, v in c.finetune_overrides.items())
+        overrides = [f"`{k}={v!r}`" for k, v in c.finetune_overrides.items()]
+        overrides += [f"`{k}` = `finetune.{v}`" for k, v in c.finetune_from.items()]
         weight = f"`finetune.{c.coef_setting}`" if c.pair_mode else ""
         started = "deceptive baseline + KL anchor" if c.fine_tuned else "scratch"
-        rows.append([f"`{c.name}`", c.summary, c.reward_mode, started, c.pair_mode or "", weight, overrides])
-    return table(["condition", "what it is", "reward", "starts from", "pair loss", "weight", "overrides"], rows)
+        default = "yes" if not c.fine_tuned or c.by_default else "when named"
+        row = [f"`{c.name}`", c.summary, c.reward_mode, started, c.pair_mode or "", weight, ", ".join(overrides)]
+        rows.append([*row, default])
+    headers = ["condition", "what it is", "reward", "starts from", "pair loss", "weight", "overrides", "by default"]
+    return table(headers, rows)
 
 
 def controls(_: str | None) -> str:

@@ -16,7 +16,7 @@ from agents.soo_ppo import SOOPPO
 from envs.generic.actions import BatchPolicy
 from envs.generic.layout import ObsLayout
 from envs.mpe2.simple_adversary import GOAL_RADIUS, goal_seeker, steer
-from soo_rl.experiment.conditions import FINE_TUNINGS
+from soo_rl.experiment.conditions import DEFAULT_CONDITIONS
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.measurement.adversary_evaluation import evaluate_adversary, outcome, play
 from soo_rl.measurement.evaluation import METRICS, EvalSettings
@@ -32,7 +32,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "train" / "ppo_soo.py"
 
 def test_the_default_conditions_are_those_the_world_supports() -> None:
     config = ExperimentConfig(preset=MPE2_ADVERSARY)
-    assert set(FINE_TUNINGS) - set(config.conditions) == {"flag_only", "soo_paper"}
+    assert set(DEFAULT_CONDITIONS) - set(config.conditions) == {"flag_only", "soo_paper"}
     assert ExperimentConfig(preset=MPE2_ADVERSARY, conditions=("soo", "honesty_reward")).conditions == (
         "soo",
         "honesty_reward",

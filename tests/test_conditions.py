@@ -14,6 +14,7 @@ from soo_rl.experiment.conditions import (
     BASELINES,
     CO_LEARNING_RED_SETTINGS,
     CONDITIONS,
+    DEFAULT_CONDITIONS,
     FINE_TUNINGS,
     MASKED_CONTROLS,
 )
@@ -50,6 +51,27 @@ def test_the_table_says_what_each_condition_is() -> None:
     assert CONDITIONS["random_pairs_matched"].coef_setting == "random_pairs_matched_coef"
     assert CONDITIONS["soo_paper"].finetune_overrides["pair_flags"] == "zero"
     assert CONDITIONS["soo_actions"].finetune_overrides == {"soo_target": "actions"}
+    assert set(FINE_TUNINGS) - set(DEFAULT_CONDITIONS) == {"soo_ring", "soo_lure"}  # run only when named
+
+
+def test_the_keeping_awareness_designs_are_soo_with_their_own_pairs_or_target() -> None:
+    config = ExperimentConfig(
+        finetune=FineTuneSettings(soo_coef=3.0, soo_distance="mse", soo_target="actions", ring_inner_radius=0.15)
+    )
+    soo, ring, lure = (config.finetune_for(c) for c in ("soo", "soo_ring", "soo_lure"))
+    assert ring == dataclasses.replace(soo, pair_inner_radius=0.15)
+    assert lure == dataclasses.replace(soo, soo_target="lure")
+    world = world_for(config)
+    ring_args, lure_args = (sooppo_arguments(config, AgentRef(c, 0), world, "tb") for c in ("soo_ring", "soo_lure"))
+    assert ring_args["soo_pair_options"].inner_radius == 0.15 and ring_args["soo_target"] == "actions"
+    assert lure_args["soo_target"] == "lure" and lure_args["soo_pair_options"].inner_radius == 0.0
+    assert ring_args["soo_coef"] == lure_args["soo_coef"] == 3.0
+    with pytest.raises(ValueError, match=r"finetune.ring_inner_radius must be a finite number in \(0.0, inf\]"):
+        FineTuneSettings(ring_inner_radius=0.0)
+    ring_outside = FineTuneSettings(pair_radius=0.2)
+    ExperimentConfig(finetune=ring_outside)  # soo_ring does not run by default
+    with pytest.raises(ValueError, match=r"finetune.pair_inner_radius must be below finetune.pair_radius \(0.2\)"):
+        ExperimentConfig(finetune=ring_outside, conditions=("soo_ring",))
 
 
 def test_each_condition_is_trained_with_its_own_loss_and_reward() -> None:
@@ -177,7 +199,7 @@ def test_each_condition_trains_on_its_reward(condition: str) -> None:
 def test_the_settings_ask_the_world_registry_what_a_world_supports(monkeypatch: pytest.MonkeyPatch) -> None:
     from soo_rl.experiment import worlds
 
-    assert ExperimentConfig().conditions == FINE_TUNINGS and ExperimentConfig().held_out_variants()
+    assert ExperimentConfig().conditions == DEFAULT_CONDITIONS and ExperimentConfig().held_out_variants()
     entry = dataclasses.replace(worlds.WORLDS["default"], flag_slot=False, co_learning_red=False, held_out_variants=())
     monkeypatch.setitem(worlds.WORLDS, "default", entry)
     config = ExperimentConfig()
@@ -185,3 +207,6 @@ def test_the_settings_ask_the_world_registry_what_a_world_supports(monkeypatch: 
     assert config.held_out_variants() == ()
     with pytest.raises(ValueError, match="red='co-learning' runs in the worlds"):
         ExperimentConfig(red="co-learning")
+    monkeypatch.setitem(worlds.WORLDS, "default", dataclasses.replace(entry, lure_target=False))
+    with pytest.raises(ValueError, match=r"conditions \['soo_lure'\] compare the 'lure' target"):
+        ExperimentConfig(conditions=("soo", "soo_lure"))

@@ -115,7 +115,9 @@ class LinearPolicy:
     def __init__(self, weights: th.Tensor) -> None:
         self.weights = weights
 
-    def soo_features(self, obs: th.Tensor, target: str = "hidden", layers: Sequence[int] | None = None) -> th.Tensor:
+    def soo_features(
+        self, obs: th.Tensor, target: str = "hidden", layers: Sequence[int] | None = None, lure: object = None
+    ) -> th.Tensor:
         return th.tanh(obs @ self.weights)
 
 
@@ -135,7 +137,7 @@ def test_soo_values_are_zero_for_a_network_blind_to_the_other_agent(
     def values(w: th.Tensor, measure: SOOMeasure | None = None) -> np.ndarray:
         policy: Any = LinearPolicy(w)
         measure = measure or SOOMeasure()
-        return soo_values(policy, obs, slots, config.blue_radius, measure, 3, th.Generator().manual_seed(1))
+        return soo_values(policy, obs, layout, config.blue_radius, measure, 3, th.Generator().manual_seed(1))
 
     seeing, ignoring = values(weights), values(blind)
     visible = obs[..., slots.visible][..., 0] > 0.5
@@ -211,7 +213,7 @@ def test_soo_values_compare_the_measured_target_and_layers() -> None:
 
     def values(measure: SOOMeasure) -> np.ndarray:
         generator = th.Generator().manual_seed(0)
-        return soo_values(model.policy, traj.blue_obs, slots, config.blue_radius, measure, 2, generator)
+        return soo_values(model.policy, traj.blue_obs, blue_layout(2), config.blue_radius, measure, 2, generator)
 
     every, first, second = values(SOOMeasure()), values(SOOMeasure(layers=(0,))), values(SOOMeasure(layers=(1,)))
     actions = values(SOOMeasure(target="actions"))

@@ -61,7 +61,11 @@ def test_zero_coefficients_give_vanilla_ppo_bit_for_bit(continuous: bool) -> Non
     assert same_parameters(vanilla.policy, ours.policy)
     ring = tiny_model(seed=1, env_kwargs=env_kwargs, soo_pair_options=PairOptions(inner_radius=0.1))
     ring.learn(384)
-    assert same_parameters(vanilla.policy, ring.policy)  # each pair design, at weight 0
+    assert same_parameters(vanilla.policy, ring.policy)  # each design, at weight 0
+    if continuous:  # the lure target needs 2-d moves
+        lure = tiny_model(seed=1, env_kwargs=env_kwargs, soo_target="lure")
+        lure.learn(384)
+        assert same_parameters(vanilla.policy, lure.policy)
     # The check can fail: the SOO term changes training.
     with_soo = tiny_model(seed=1, env_kwargs=env_kwargs, soo_coef=1.0)
     with_soo.learn(384)
@@ -229,7 +233,7 @@ def zero_red_inputs(model: SOOPPO) -> None:
         first.weight[:, model.other_slots.visible] = 0.0
 
 
-@pytest.mark.parametrize("target", ["actions", "hidden"])
+@pytest.mark.parametrize("target", ["actions", "hidden", "lure"])
 def test_soo_loss_is_zero_for_a_policy_that_ignores_red_and_positive_for_one_that_uses_it(target: str) -> None:
     model = tiny_model(soo_coef=1.0, soo_target=target, soo_max_selves=None)
     obs = th.as_tensor(model.env.reset())
@@ -240,7 +244,7 @@ def test_soo_loss_is_zero_for_a_policy_that_ignores_red_and_positive_for_one_tha
     assert float(model.soo_loss(obs)) == 0.0
 
 
-@pytest.mark.parametrize("target", ["actions", "hidden"])
+@pytest.mark.parametrize("target", ["actions", "hidden", "lure"])
 def test_the_training_pass_gives_the_pairs_the_features_of_their_own_forward_pass(target: str) -> None:
     model = tiny_model(soo_coef=1.0, soo_target=target, soo_max_selves=5)
     obs = th.as_tensor(model.env.reset()).repeat(4, 1)
@@ -249,12 +253,12 @@ def test_the_training_pass_gives_the_pairs_the_features_of_their_own_forward_pas
     pairs = model.soo_pairs(obs)
     assert pairs is not None and len(pairs) == 5
     actions = th.zeros(len(obs), 2)
-    features = model.policy.evaluate_actions_and_distribution(obs, actions, pairs, target)[4]
+    features = model.policy.evaluate_actions_and_distribution(obs, actions, pairs, target, model.lure_direction)[4]
     assert features is not None and all(len(f) == len(obs) + len(pairs) for f in features)
     # Pair i compares row self_rows[i] with row len(obs) + i of every feature tensor (one per layer).
     rows = th.cat([pairs.self_rows, th.arange(len(obs), len(obs) + len(pairs))])
     gathered = th.cat([f[rows] for f in features], dim=1)
-    expected = model.policy.soo_features(th.cat([pairs.self_obs, pairs.other_obs]), target)
+    expected = model.policy.soo_features(th.cat([pairs.self_obs, pairs.other_obs]), target, lure=model.lure_direction)
     assert th.allclose(gathered, expected, atol=1e-6)
 
 

@@ -168,6 +168,19 @@ def test_the_ring_design_recipe_is_its_pre_registered_grid_on_the_honest_or_indi
         assert config.finetune.soo_stop_gradient and config.finetune.soo_distance == "mse"
 
 
+def test_the_lure_design_recipe_is_its_pre_registered_grid_on_the_same_baselines() -> None:
+    lure = cells(sweep_from_mapping(SWEEP_RECIPES["keeping-awareness-lure"]))
+    reference = cells(sweep_from_mapping(SWEEP_RECIPES["honest-or-indifferent"]))[0].config
+    assert len(lure) == 6
+    settings = {(c.config.finetune.soo_coef, c.config.finetune.soo_stop_gradient) for c in lure}
+    assert settings == {(w, stop) for w in (0.1, 1, 10) for stop in (False, True)}
+    for cell in lure:
+        config = cell.config
+        assert baseline_fingerprint(config) == baseline_fingerprint(reference)
+        assert config.evaluation().seed == config.eval.tuning_seed and config.conditions == ("soo",)
+        assert config.finetune.soo_target == "lure" and config.finetune.soo_distance == "mse"
+
+
 def values_of(grid: list[Cell], key: str) -> list[Any]:
     distinct: list[Any] = []
     for cell in grid:

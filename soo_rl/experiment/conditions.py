@@ -41,6 +41,12 @@ class Condition:
     """The ``finetune`` setting that weighs its pair loss."""
     finetune_overrides: dict[str, Any] = field(default_factory=dict)
     """``finetune`` settings it changes (e.g. the authors' pair construction)."""
+    finetune_from: dict[str, str] = field(default_factory=dict)
+    """``finetune`` settings it takes from another ``finetune`` setting: its design's own parameter (``soo_ring``'s
+    ``pair_inner_radius`` is ``finetune.ring_inner_radius``)."""
+    by_default: bool = True
+    """Runs when the run does not name its conditions (``DEFAULT_CONDITIONS``); the designs still being tested run
+    only when named."""
     controls_for: str = ""
     """For a control: the explanation of SOO's effect it tests."""
     masked_from: str | None = None
@@ -90,6 +96,25 @@ CONDITIONS: dict[str, Condition] = {
             finetune_overrides={"soo_target": "actions"},
         ),
         Condition(
+            "soo_ring",
+            "SOO fine-tuning on pairs beyond reach: red inserted only between finetune.ring_inner_radius and blue's "
+            "radius (other settings as soo)",
+            "deceptive",
+            fine_tuned=True,
+            pair_mode="self_other",
+            finetune_from={"pair_inner_radius": "ring_inner_radius"},
+            by_default=False,
+        ),
+        Condition(
+            "soo_lure",
+            "SOO fine-tuning on only the mean action's component towards the fake landmark (other settings as soo)",
+            "deceptive",
+            fine_tuned=True,
+            pair_mode="self_other",
+            finetune_overrides={"soo_target": "lure"},
+            by_default=False,
+        ),
+        Condition(
             "anchor_only",
             "fine-tuned on the deceptive reward with the KL anchor only",
             "deceptive",
@@ -137,10 +162,14 @@ BASELINES: tuple[str, ...] = tuple(name for name, c in CONDITIONS.items() if not
 MASKED_CONTROLS: tuple[str, ...] = tuple(name for name, c in CONDITIONS.items() if c.masked_from is not None)
 """The controls that are a trained agent evaluated with the other masked (no training of their own)."""
 FINE_TUNINGS: tuple[str, ...] = tuple(name for name, c in CONDITIONS.items() if c.fine_tuned)
+DEFAULT_CONDITIONS: tuple[str, ...] = tuple(name for name in FINE_TUNINGS if CONDITIONS[name].by_default)
+"""The fine-tuning conditions a run has when it does not name its own."""
 FineTuning = Literal[
     "soo",
     "soo_paper",
     "soo_actions",
+    "soo_ring",
+    "soo_lure",
     "anchor_only",
     "random_pairs",
     "random_pairs_matched",

@@ -13,7 +13,13 @@ from agents.policy import SOO_TARGETS, SOOTarget
 from agents.soo.distances import DISTANCE_KINDS, DistanceKind
 from agents.soo.pairs import FLAG_OPTIONS, INSERTIONS, FlagOption, Insertion, PairOptions
 from envs.generic.validation import check_choice, check_float, check_int
-from soo_rl.experiment.conditions import CO_LEARNING_RED_SETTINGS, CONDITIONS, FINE_TUNINGS, FineTuning
+from soo_rl.experiment.conditions import (
+    CO_LEARNING_RED_SETTINGS,
+    CONDITIONS,
+    DEFAULT_CONDITIONS,
+    FINE_TUNINGS,
+    FineTuning,
+)
 from soo_rl.experiment.worlds import WORLDS
 from soo_rl.measurement.evaluation import EvalSettings
 from soo_rl.measurement.soo_value import SOOMeasure
@@ -113,6 +119,8 @@ class FineTuneSettings:
     """Radius of the insertion disk (``None``: the learner's observation radius; the authors use 0.125 in training)."""
     pair_inner_radius: float = 0.0
     """Red is inserted no closer than this: the pairs leave out a red within reach (0: the whole disk)."""
+    ring_inner_radius: float = 0.25
+    """``soo_ring``'s ``pair_inner_radius``: its pairs insert red only beyond this distance from blue."""
     action_head_scale: float = 0.3
     """Every fine-tuning run starts from the deceptive baseline with its action head scaled by this factor, and
     anchors to that rescaled policy (``SOOPPO.fine_tune``); 1 disables it."""
@@ -136,6 +144,7 @@ class FineTuneSettings:
         if self.pair_radius is not None:
             check_float("finetune.pair_radius", self.pair_radius, 0.0, float("inf"), low_inclusive=False)
         check_float("finetune.pair_inner_radius", self.pair_inner_radius, 0.0, float("inf"))
+        check_float("finetune.ring_inner_radius", self.ring_inner_radius, 0.0, float("inf"), low_inclusive=False)
         if self.pair_radius is not None and self.pair_inner_radius >= self.pair_radius:
             raise ValueError(
                 f"finetune.pair_inner_radius must be below finetune.pair_radius ({self.pair_radius}), "
@@ -160,7 +169,7 @@ class ExperimentConfig:
     """Where every output of the run goes (checkpoints, TensorBoard, results.json, report.md, plots, GIFs)."""
     seeds: tuple[int, ...] = (0, 1, 2)
     """Training seeds; every condition is trained once per seed and CIs are taken over seeds."""
-    conditions: tuple[FineTuning, ...] = FINE_TUNINGS  # type: ignore[assignment]
+    conditions: tuple[FineTuning, ...] = DEFAULT_CONDITIONS  # type: ignore[assignment]
     """Fine-tuning conditions to run from each deceptive baseline (the two baselines always run). The default is
     every condition the world supports: ``mpe2_simple_adversary`` has no ``red_trapped`` slot, so the conditions
     that zero it (``flag_only``, ``soo_paper``) are left out there."""
@@ -273,14 +282,25 @@ class ExperimentConfig:
         """What the world supports (``soo_rl.experiment.worlds.WORLDS``): a co-learning red only where red can learn
         alongside blue, and without the ``red_trapped`` slot only the conditions that need none (the default drops
         the others)."""
+        for condition in self.conditions:
+            self.finetune_for(condition)  # its own settings are valid too (soo_ring's ring inside the disk)
         world = WORLDS[self.preset]
         if self.red == "co-learning" and not world.co_learning_red:
             able = [name for name, entry in WORLDS.items() if entry.co_learning_red]
             raise ValueError(f"red='co-learning' runs in the worlds {able}, not {self.preset}")
+        if not world.lure_target:
+            needing = [
+                c for c in self.conditions if CONDITIONS[c].pair_mode and self.finetune_for(c).soo_target == "lure"
+            ]
+            if needing:
+                raise ValueError(
+                    f"conditions {needing} compare the 'lure' target (2-d moves towards a landmark that is not the "
+                    f"goal), which {self.preset} does not have; choose another finetune.soo_target or condition"
+                )
         if world.flag_slot:
             return
         supported = tuple(c for c in self.conditions if not self.needs_flag_slot(c))
-        if self.conditions == FINE_TUNINGS:
+        if self.conditions == DEFAULT_CONDITIONS:
             object.__setattr__(self, "conditions", supported)
         elif supported != self.conditions:
             unsupported = [c for c in self.conditions if c not in supported]
@@ -303,8 +323,11 @@ class ExperimentConfig:
         return dataclasses.replace(self.eval, seed=self.eval.tuning_seed) if self.tuning else self.eval
 
     def finetune_for(self, condition: str) -> FineTuneSettings:
-        """The fine-tuning settings of ``condition``: ``finetune`` with the condition's own overrides."""
-        return dataclasses.replace(self.finetune, **CONDITIONS[condition].finetune_overrides)
+        """The fine-tuning settings of ``condition``: ``finetune`` with the condition's own overrides and the
+        settings it takes from other ``finetune`` settings (``Condition.finetune_from``)."""
+        spec = CONDITIONS[condition]
+        taken = {name: getattr(self.finetune, source) for name, source in spec.finetune_from.items()}
+        return dataclasses.replace(self.finetune, **spec.finetune_overrides, **taken)
 
     def soo_measure(self) -> SOOMeasure:
         """What every agent's SOO value compares (the ``soo`` condition's target, layers and pairs)."""

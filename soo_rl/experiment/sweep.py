@@ -146,6 +146,21 @@ SWEEP_RECIPES: dict[str, dict[str, Any]] = {
             for coef in (0.1, 1, 10)
         ],
     },
+    # Design 2 (docs/results/keeping-awareness.md, pre-registered): only the lure's direction, the SOO loss on the
+    # mean action's component towards the fake landmark (soo_target lure). Axes: the weight over two decades (0.1, 1,
+    # 10) and the stop-gradient; mse; the same baselines and rule. For `contingent`, as the ring recipe says.
+    "keeping-awareness-lure": {
+        "sweep_dir": "runs/keeping-awareness-lure",
+        "base": {
+            **KEEP_CLEAR_TUNING,
+            "finetune": {"soo_target": "lure", "soo_distance": "mse", "soo_layers": None, "timesteps": 500_000},
+        },
+        "settings": [
+            f"finetune.soo_coef={coef};finetune.soo_stop_gradient={stop}"
+            for stop in ("false", "true")
+            for coef in (0.1, 1, 10)
+        ],
+    },
 }
 
 

@@ -273,6 +273,8 @@ class WorldEntry:
     :param co_learning_red: red can learn alongside blue (``red = "co-learning"``).
     :param held_out_variants: the variants every agent is also evaluated on (``eval.variant_episodes`` each).
     :param scripted_red: how the report names the world's scripted red.
+    :param lure_target: the learner moves in 2-d and sees its goal and the landmarks (``goal_rel``,
+        ``landmarks_rel``), so SOO's ``lure`` target applies (``agents.soo.lure``).
     :param notes: what the measures mean when the world's agents are not the suite's blue and red (the report quotes
         it; ``None``: nothing to add).
     """
@@ -282,6 +284,7 @@ class WorldEntry:
     co_learning_red: bool
     held_out_variants: tuple[str, ...]
     scripted_red: str
+    lure_target: bool
     notes: str | None = None
 
 
@@ -294,6 +297,7 @@ SUITE_WORLD = WorldEntry(
     co_learning_red=True,
     held_out_variants=HELD_OUT_VARIANTS,
     scripted_red="the scripted follower (SPEC section 2)",
+    lure_target=True,
 )
 """Every one of the suite's own worlds (``envs.deception.config.TRAINING_PRESETS``)."""
 
@@ -305,6 +309,7 @@ WORLDS: dict[str, WorldEntry] = {
         co_learning_red=False,
         held_out_variants=(),
         scripted_red="scripted",
+        lure_target=False,
         notes="In `mpe2_simple_adversary` blue is MPE2's two good agents (one shared policy) and red its "
         "adversary, which sees every agent and settles on the landmark nearest to the nearest good agent; the *trap "
         "rate* is the share of episodes in which the adversary ends nearer a fake landmark than the goal, the *goal "

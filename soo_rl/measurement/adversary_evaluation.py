@@ -84,7 +84,13 @@ def evaluate_adversary(
     model.policy.set_training_mode(False)
     generator = th.Generator().manual_seed(settings.seed)
     per_step = soo_values(
-        model.policy, episodes.observations, slots, model.soo_radius, measure, settings.soo_inserts, generator
+        model.policy,
+        episodes.observations,
+        model.obs_layout,
+        model.soo_radius,
+        measure,
+        settings.soo_inserts,
+        generator,
     )
     columns = EpisodeSOO.from_steps(per_step)
     soo = EpisodeSOO(

@@ -101,12 +101,13 @@ def evaluate(
     """
     red = red_policy if red_policy is not None else scripted_policy("red_follower", config)
     traj = rollout(config, red, ModelPolicy(model), settings.episodes, seed=settings.seed)
-    slots = OtherSlots.from_layout(blue_layout(config.num_landmarks))
+    layout = blue_layout(config.num_landmarks)
+    slots = OtherSlots.from_layout(layout)
     generator = th.Generator().manual_seed(settings.seed)
     policy = model.policy
     policy.set_training_mode(False)
     soo = EpisodeSOO.from_steps(
-        soo_values(policy, traj.blue_obs, slots, config.blue_radius, measure, settings.soo_inserts, generator)
+        soo_values(policy, traj.blue_obs, layout, config.blue_radius, measure, settings.soo_inserts, generator)
     )
     blind = rollout(config, red, blind_policy(ModelPolicy(model), slots), settings.episodes, seed=settings.seed)
     summary = {

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from agents.policy import SOO_TARGETS, SOOActorCriticPolicy, SOOTarget
 from agents.soo.distances import pairwise_mse
+from agents.soo.lure import LureDirection
 from agents.soo.pairs import OtherSlots, PairOptions, other_copies, self_mask
 from envs.generic.layout import ObsLayout
 from envs.generic.validation import check_choice, check_int
@@ -27,7 +28,7 @@ class SOOMeasure:
     """
 
     target: SOOTarget = "hidden"
-    """``hidden`` activations or mean ``actions``."""
+    """``hidden`` activations, mean ``actions``, or their ``lure`` components (``agents.soo.lure``)."""
     layers: tuple[int, ...] | None = None
     """Hidden layers of the ``hidden`` target (``None``: every hidden layer)."""
     options: PairOptions = field(default_factory=PairOptions)
@@ -40,7 +41,7 @@ class SOOMeasure:
 def soo_values(
     policy: SOOActorCriticPolicy,
     blue_obs: NDArray[np.float32],
-    slots: OtherSlots,
+    layout: ObsLayout,
     observation_radius: float,
     measure: SOOMeasure,
     inserts: int,
@@ -52,7 +53,8 @@ def soo_values(
 
     :param policy: the agent's policy (in evaluation mode).
     :param blue_obs: ``(T, N, obs_dim)`` observations of recorded episodes.
-    :param slots: where the other agent appears in the observations.
+    :param layout: the observations' layout: where the other agent appears (and, for the ``lure`` target, the goal
+        and the landmarks).
     :param observation_radius: the agent's radius (the insertion disk's unless ``measure.options.radius`` is set).
     :param measure: target, layers and pair options.
     :param inserts: K, other-observations per self step.
@@ -60,6 +62,8 @@ def soo_values(
     :param chunk: self observations per forward pass.
     :return: ``(T, N)`` distances, NaN at steps where red is visible (not self steps).
     """
+    slots = OtherSlots.from_layout(layout)
+    lure = LureDirection.from_layout(layout) if measure.target == "lure" else None
     flat = th.as_tensor(blue_obs.reshape(-1, blue_obs.shape[-1]))
     mask = self_mask(flat, slots)
     values = np.full(len(flat), np.nan)
@@ -71,9 +75,9 @@ def soo_values(
     with th.no_grad():
         for start in range(0, len(selves), chunk):
             block = selves[start : start + chunk]
-            self_features = policy.soo_features(block, measure.target, layers)
+            self_features = policy.soo_features(block, measure.target, layers, lure)
             others, _ = other_copies(block, slots, measure.options, observation_radius, k, generator)
-            other_features = policy.soo_features(others, measure.target, layers)
+            other_features = policy.soo_features(others, measure.target, layers, lure)
             per_insert = pairwise_mse(self_features.repeat_interleave(k, dim=0), other_features)
             distances.append(per_insert.reshape(len(block), k).mean(dim=1).double().numpy())
     if distances:
@@ -104,7 +108,7 @@ def mean_soo_value(
     values = soo_values(
         policy,
         observations,
-        OtherSlots.from_layout(layout),
+        layout,
         observation_radius,
         measure or SOOMeasure(),
         inserts,
