@@ -59,7 +59,7 @@ class LureDirection:
         goal = obs[:, self.goal]
         marks = obs[:, self.landmarks].reshape(len(obs), -1, 2)
         from_goal = (marks - goal[:, None, :]).square().sum(dim=-1)
-        others = th.argsort(from_goal, dim=1, stable=True)[:, 1:]
+        others = th.argsort(from_goal, dim=1)[:, 1:]
         fakes = marks.gather(1, others[..., None].expand(-1, -1, 2))
         return fakes / fakes.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
