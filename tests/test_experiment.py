@@ -18,7 +18,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from envs.deception.variants import HELD_OUT_VARIANTS
 from soo_rl.cli.experiment import main, parse_config
-from soo_rl.experiment.conditions import CONDITIONS, FINE_TUNINGS
+from soo_rl.experiment.conditions import CONDITIONS, DEFAULT_CONDITIONS, FINE_TUNINGS, reported
 from soo_rl.experiment.config import ExperimentConfig
 from soo_rl.experiment.lock import RunDirectoryBusyError, run_dir_lock
 from soo_rl.experiment.pipeline import ANIMATION_COST, EVALUATED_STEP_COST, experiment_tasks
@@ -26,6 +26,8 @@ from soo_rl.measurement.evaluation import METRICS
 from soo_rl.report.experiment import reproduce_command
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RUN = reported(DEFAULT_CONDITIONS)
+"""Every agent of a run that does not name its conditions."""
 SCRIPT = ROOT / "train" / "ppo_soo.py"
 QUICK = ["--quick", "--seeds", "0", "1", "--workers", "2", "--red", "learned"]
 
@@ -64,7 +66,7 @@ def scalar_tags(event_dir: Path) -> set[str]:
 def test_results_json_has_the_documented_form(quick_run: Path) -> None:
     results = json.loads((quick_run / "results.json").read_text())
     assert set(results) >= {"conditions", "detection", "config"}
-    assert set(results["conditions"]) == set(CONDITIONS)
+    assert set(results["conditions"]) == set(DEFAULT_RUN)
     for metrics in results["conditions"].values():
         assert set(metrics) == set(METRICS)
         for entry in metrics.values():
@@ -75,13 +77,13 @@ def test_results_json_has_the_documented_form(quick_run: Path) -> None:
     assert results["detection"]["by_episodes"]["episodes"] == [1, 10, 100]
     assert results["config"]["seeds"] == [0, 1] and results["config"]["red"] == "learned"
     pairs = results["authors_behaviour"]["pairs"]
-    fine_tuned = [name for name in CONDITIONS if name not in ("honest", "deceptive")]
+    fine_tuned = [name for name in DEFAULT_RUN if name not in ("honest", "deceptive")]
     expected = {"honest vs deceptive"} | {
         f"{name} vs {base}" for name in fine_tuned for base in ("honest", "deceptive")
     }
     assert set(pairs) == expected
     assert all(len(entry["per_seed"]) == 2 and min(entry["per_seed"]) >= 0 for entry in pairs.values())
-    assert set(results["generalisation"]) == set(CONDITIONS)
+    assert set(results["generalisation"]) == set(DEFAULT_RUN)
     for row in results["generalisation"].values():
         assert set(row) == set(HELD_OUT_VARIANTS)
         assert all(0.0 <= row[v][rate]["mean"] <= 1.0 for v in row for rate in ("trap_rate", "goal_rate"))
@@ -110,7 +112,7 @@ def test_baselines_from_another_run_are_reused_with_their_evaluations(quick_run:
 
 
 def test_every_artifact_exists(quick_run: Path) -> None:
-    for condition in CONDITIONS:
+    for condition in DEFAULT_RUN:
         for seed in (0, 1):
             trained = CONDITIONS[condition].masked_from is None  # a masked control is its agent's checkpoint
             assert (quick_run / "checkpoints" / f"{condition}_seed{seed}.zip").is_file() == trained
