@@ -9,8 +9,10 @@ from typing import get_args
 import pytest
 
 from soo_rl.cli.experiment import MAIN_JOB_TIME, USAGE, parse_config
+from soo_rl.cli.sweep import USAGE as SWEEP_USAGE
 from soo_rl.experiment.conditions import FINE_TUNINGS, FineTuning
 from soo_rl.experiment.config import World
+from soo_rl.experiment.sweep import RECIPE_SUMMARIES, SWEEP_RECIPES
 from soo_rl.experiment.worlds import WORLDS
 
 
@@ -25,6 +27,12 @@ def test_help_lists_every_preset_and_condition(capsys: pytest.CaptureFixture[str
     text = " ".join(capsys.readouterr().out.split())
     for name in (*WORLDS, *FINE_TUNINGS):
         assert name in text, f"--help does not list {name}"
+
+
+def test_the_sweep_help_lists_every_recipe() -> None:
+    assert list(RECIPE_SUMMARIES) == list(SWEEP_RECIPES)
+    for name in SWEEP_RECIPES:
+        assert f"--recipe {name} " in SWEEP_USAGE, f"train/sweep.py --help does not list the recipe {name}"
 
 
 DURATION = re.compile(r"\d+\s*(?:minutes|min)\b")

@@ -11,6 +11,7 @@ from soo_rl.experiment.lock import run_dir_lock
 from soo_rl.experiment.pipeline import read_output, rebase
 from soo_rl.experiment.results import write_results
 from soo_rl.experiment.sweep import (
+    RECIPE_SUMMARIES,
     SWEEP_RECIPES,
     SweepConfig,
     cells,
@@ -24,25 +25,23 @@ from soo_rl.report.sweep import write_sweep_report
 from soo_rl.runner.backends import make_backend
 from soo_rl.runner.scheduler import MANIFEST_NAME, Backend, Manifest, run_tasks
 
-USAGE = """Sweep the experiment over a grid of settings and seeds, on all local cores or on a Ray cluster.
+RECIPE_LINES = "\n".join(
+    f"    python train/sweep.py --recipe {name:<23} # {text}" for name, text in RECIPE_SUMMARIES.items()
+)
+USAGE = f"""Sweep the experiment over a grid of settings and seeds, on all local cores or on a Ray cluster.
 
     python train/sweep.py --grid finetune.soo_coef=0.3,1,3 --base.seeds 0 1 2
     python train/sweep.py --grid finetune.soo_distance=mse,log_mse preset=default,paper --workers 8
     python train/sweep.py --settings "finetune.soo_coef=0.1" "finetune.soo_distance=mse;finetune.soo_coef=1"
-    python train/sweep.py --recipe detection                     # the paper-scale detection study
-    python train/sweep.py --recipe soo-tuning                    # SOO's settings tuned in contingent
-    python train/sweep.py --recipe honest-or-indifferent         # the target inside the tuning, in keep_clear
+{RECIPE_LINES}
     python train/sweep.py --grid finetune.soo_coef=1,3 --ray auto --storage /shared/sweeps
     python train/sweep.py --config sweep.toml                   # [base] table, grid, settings list or tables
 
 `--settings` lists cells one by one (keys an entry leaves out keep the base's value); with `--grid`
-too, every listed cell runs at every grid combination. `--recipe NAME` starts from a named sweep
-(`detection`: 100 seed pairs of honest and deceptive baselines, SOO value on up to 1,500 evaluation
-episodes each; `soo-tuning`: SOO's settings tuned in `contingent` on the tuning seed, with the setting
-chosen by the rule fixed in advance). Re-running a sweep skips the jobs it already finished (see
-`manifest.json` in the sweep directory) and retries the failed ones; a job whose outputs changed since
-the manifest recorded them runs again. `--rebuild-manifest` rebuilds a damaged manifest by re-verifying
-every existing output.
+too, every listed cell runs at every grid combination. `--recipe NAME` starts from a named sweep (above); keys
+given after it change it. Re-running a sweep skips the jobs it already finished (see `manifest.json` in the
+sweep directory) and retries the failed ones; a job whose outputs changed since the manifest recorded them runs
+again. `--rebuild-manifest` rebuilds a damaged manifest by re-verifying every existing output.
 """
 
 

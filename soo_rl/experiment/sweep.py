@@ -164,6 +164,16 @@ SWEEP_RECIPES: dict[str, dict[str, Any]] = {
 }
 
 
+RECIPE_SUMMARIES: dict[str, str] = {
+    "detection": "the paper-scale detection study: 100 seed pairs of honest and deceptive baselines",
+    "soo-tuning": "SOO's settings tuned in contingent on the tuning seed, under the rule fixed in advance",
+    "honest-or-indifferent": "the target inside the tuning, in keep_clear, with the awareness filter",
+    "keeping-awareness-ring": "an SOO that keeps awareness, design 1: red inserted only beyond reach",
+    "keeping-awareness-lure": "an SOO that keeps awareness, design 2: the loss on the lure's direction only",
+}
+"""One line per recipe of ``SWEEP_RECIPES``, for ``train/sweep.py --help``."""
+
+
 @dataclass(frozen=True)
 class SweepConfig:
     """``python train/sweep.py``: the experiment over a grid of settings and seeds, locally or on Ray."""
