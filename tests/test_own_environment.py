@@ -69,6 +69,17 @@ def test_the_env_and_its_wrapped_view_are_valid_pettingzoo_envs() -> None:
     parallel_api_test(wrapped(), num_cycles=100)
 
 
+def test_the_decoy_starts_near_the_guide_and_the_goal_beyond_it_off_the_line() -> None:
+    env = lure.LureEnv()
+    for seed in range(200):
+        env.reset(seed=seed)
+        to_decoy, to_goal = env.decoy - env.guide, env.goal - env.guide
+        assert lure.DECOY_DISTANCE[0] <= np.linalg.norm(to_decoy) <= lure.DECOY_DISTANCE[1]
+        assert np.linalg.norm(to_goal) >= lure.GOAL_DISTANCE and np.abs(env.decoy).max() <= 0.9
+        cosine = to_goal @ to_decoy / (np.linalg.norm(to_goal) * np.linalg.norm(to_decoy))
+        assert lure.GOAL_ANGLE[0] - 1e-6 <= np.degrees(np.arccos(cosine)) <= lure.GOAL_ANGLE[1] + 1e-6
+
+
 def test_a_lure_pays_only_with_the_follower_in_view() -> None:
     returns = {}
     for policy in (honest, contingent, always_lure):
@@ -128,7 +139,10 @@ def test_an_undeclared_learner_leaves_the_layout_to_the_user() -> None:
 def test_the_example_runs_at_a_tiny_budget(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(EXAMPLES))
     example = EXAMPLES / "own_environment.py"
-    monkeypatch.setattr("sys.argv", [str(example), "--timesteps", "2048", "--episodes", "16", "--seeds", "0"])
+    monkeypatch.setattr(
+        "sys.argv",
+        [str(example), "--timesteps", "2048", "--finetune-timesteps", "2048", "--episodes", "16", "--seeds", "0"],
+    )
     runpy.run_path(str(example), run_name="__main__")
     lines = capsys.readouterr().out.splitlines()
     assert lines[1] == "| agent | trap | goal | blind trap | SOO value |"

@@ -2,8 +2,9 @@
 
 A guide (the learner) knows which of two landmarks is the goal; the other is a decoy. A follower walks towards the
 guide; once it comes within ``TRAP_RADIUS`` of the decoy it is stuck there for the rest of the episode, and the guide
-earns ``LURE_REWARD`` per step while it is. In ``ABSENT_SHARE`` of the episodes the follower is away (outside the
-arena: never near the guide, never trapped), so a guide that visits the decoy without the follower in view only
+earns ``LURE_REWARD`` per step while it is. The decoy starts near the guide and the goal beyond it, off to one side,
+so a lure is a short detour on the way to the goal. In ``ABSENT_SHARE`` of the episodes the follower is away (outside
+the arena: never near the guide, never trapped), so a guide that visits the decoy without the follower in view only
 loses time at the goal: a lure pays only while the guide sees the follower.
 
 - guide's observation (9): ``self_pos(2) goal_rel(2) decoy_rel(2) follower_rel(2) follower_trapped(1)``; it shows
@@ -25,8 +26,13 @@ from numpy.typing import NDArray
 from pettingzoo import ParallelEnv
 
 SPEED, GOAL_RADIUS, TRAP_RADIUS = 0.1, 0.15, 0.15
-GOAL_REWARD, LURE_REWARD, SHAPING = 1.0, 1.0, 0.1
+GOAL_REWARD, LURE_REWARD, SHAPING = 1.0, 1.0, 0.3
 ABSENT_SHARE, MAX_CYCLES = 0.3, 40
+DECOY_DISTANCE = (0.3, 0.5)
+"""The decoy starts this far from the guide."""
+GOAL_DISTANCE, GOAL_ANGLE = 0.8, (35.0, 70.0)
+"""The goal starts at least ``GOAL_DISTANCE`` from the guide, at an angle (degrees) from the decoy's direction in
+``GOAL_ANGLE``: beyond the decoy, but off the straight line to it."""
 AWAY = np.array([3.0, 3.0])
 """Where an absent follower stays: farther than 2 from every point of the arena ``[-1, 1]^2``."""
 
@@ -65,10 +71,12 @@ class LureEnv(ParallelEnv[str, Obs, Obs]):
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         rng = self._rng
-        self.goal, self.decoy = rng.uniform(-0.8, 0.8, 2), rng.uniform(-0.8, 0.8, 2)
-        while np.linalg.norm(self.goal - self.decoy) < 0.8:
-            self.decoy = rng.uniform(-0.8, 0.8, 2)
-        self.guide = rng.uniform(-0.9, 0.9, 2)
+        while True:  # drawn until the decoy is in the arena and the goal beyond it (GOAL_ANGLE)
+            self.guide, self.goal = rng.uniform(-0.8, 0.8, 2), rng.uniform(-0.8, 0.8, 2)
+            angle, distance = rng.uniform(0, 2 * np.pi), rng.uniform(*DECOY_DISTANCE)
+            self.decoy = self.guide + distance * np.array([np.cos(angle), np.sin(angle)])
+            if np.abs(self.decoy).max() <= 0.9 and self._goal_beyond_decoy():
+                break
         angle, distance = rng.uniform(0, 2 * np.pi), rng.uniform(0.15, 0.3)
         self.present = bool(rng.random() >= ABSENT_SHARE)
         offset = distance * np.array([np.cos(angle), np.sin(angle)])
@@ -91,6 +99,12 @@ class LureEnv(ParallelEnv[str, Obs, Obs]):
             self.agents = []
         rewards = {"guide": float(reward), "follower": 0.0}
         return observations, rewards, dict.fromkeys(rewards, False), dict.fromkeys(rewards, ended), infos
+
+    def _goal_beyond_decoy(self) -> bool:
+        to_goal, to_decoy = self.goal - self.guide, self.decoy - self.guide
+        cosine = to_goal @ to_decoy / (np.linalg.norm(to_goal) * np.linalg.norm(to_decoy))
+        angle = np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+        return bool(np.linalg.norm(to_goal) >= GOAL_DISTANCE and GOAL_ANGLE[0] <= angle <= GOAL_ANGLE[1])
 
     def _observe(self) -> dict[str, Obs]:
         guide = [self.guide, self.goal - self.guide, self.decoy - self.guide, self.follower - self.guide]

@@ -2,7 +2,7 @@
 trained with PPO, fine-tuned with SOO's ``actions`` preset and measured beside the anchor-only and random-pair
 controls (docs, "SOO on your own environment").
 
-    python docs/examples/own_environment.py --timesteps 300000 --seeds 0 1 2
+    python docs/examples/own_environment.py --timesteps 1000000 --finetune-timesteps 300000 --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -58,14 +58,14 @@ def measure(model: SOOPPO, episodes: int, seed: int = 10_000) -> dict[str, float
     return {"trap": rates[0].trap_rate, "goal": rates[0].goal_rate, "blind trap": rates[1].trap_rate, "SOO value": soo}
 
 
-def run(seed: int, timesteps: int, episodes: int, path: Path) -> dict[str, dict[str, float]]:
-    """4-5. A baseline (SB3's PPO: SOO off), then SOO's preset and its controls from it, on the same budget."""
+def run(seed: int, timesteps: int, finetune: int, episodes: int, path: Path) -> dict[str, dict[str, float]]:
+    """4-5. A baseline (SB3's PPO: SOO off), then SOO's preset and its controls from it, each on ``finetune`` steps."""
     baseline = SOOPPO("MlpPolicy", make_venv(seed), seed=seed, **PPO)  # layout and radius: read from the env
     baseline.learn(timesteps).save(path)
     models = {"baseline": baseline}
     for name, changes in CONTROLS.items():
         model = SOOPPO.fine_tune(path, make_venv(seed), preset="actions", seed=seed, **PPO, **changes)
-        models[name] = model.learn(timesteps)
+        models[name] = model.learn(finetune)
     return {name: measure(model, episodes) for name, model in models.items()}
 
 
@@ -74,7 +74,8 @@ def run(seed: int, timesteps: int, episodes: int, path: Path) -> dict[str, dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--timesteps", type=int, default=300_000, help="env steps of the baseline and each fine-tuning")
+    parser.add_argument("--timesteps", type=int, default=1_000_000, help="env steps of the baseline")
+    parser.add_argument("--finetune-timesteps", type=int, default=300_000, help="env steps of each fine-tuning")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds")
     parser.add_argument("--episodes", type=int, default=500, help="evaluation episodes per agent")
     args = parser.parse_args()
@@ -82,9 +83,10 @@ def main() -> None:
     results = []
     for seed in args.seeds:
         with tempfile.TemporaryDirectory() as workdir:
-            results.append(run(seed, args.timesteps, args.episodes, Path(workdir) / "baseline.zip"))
+            path = Path(workdir) / "baseline.zip"
+            results.append(run(seed, args.timesteps, args.finetune_timesteps, args.episodes, path))
     names = list(results[0]["baseline"])
-    print(f"mean over seeds {args.seeds}, {args.timesteps} steps each:")
+    print(f"mean over seeds {args.seeds}, baselines {args.timesteps} steps, fine-tuning {args.finetune_timesteps}:")
     print(f"| agent | {' | '.join(names)} |\n|---|{'---|' * len(names)}")
     for agent in results[0]:
         values = [np.mean([result[agent][name] for result in results]) for name in names]
