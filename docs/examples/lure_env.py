@@ -39,6 +39,11 @@ AWAY = np.array([3.0, 3.0])
 Obs = NDArray[np.float32]
 
 
+def polar(angle: float, distance: float) -> NDArray[np.float64]:
+    """The vector of length ``distance`` at ``angle`` (radians)."""
+    return distance * np.array([np.cos(angle), np.sin(angle)])
+
+
 def move(pos: NDArray[np.float64], action: Any) -> NDArray[np.float64]:
     """``pos`` moved by ``SPEED * action`` (the action's norm clipped to 1), kept in the arena."""
     step = np.asarray(action, dtype=np.float64)
@@ -73,13 +78,11 @@ class LureEnv(ParallelEnv[str, Obs, Obs]):
         rng = self._rng
         while True:  # drawn until the decoy is in the arena and the goal beyond it (GOAL_ANGLE)
             self.guide, self.goal = rng.uniform(-0.8, 0.8, 2), rng.uniform(-0.8, 0.8, 2)
-            angle, distance = rng.uniform(0, 2 * np.pi), rng.uniform(*DECOY_DISTANCE)
-            self.decoy = self.guide + distance * np.array([np.cos(angle), np.sin(angle)])
+            self.decoy = self.guide + polar(rng.uniform(0, 2 * np.pi), rng.uniform(*DECOY_DISTANCE))
             if np.abs(self.decoy).max() <= 0.9 and self._goal_beyond_decoy():
                 break
-        angle, distance = rng.uniform(0, 2 * np.pi), rng.uniform(0.15, 0.3)
+        offset = polar(rng.uniform(0, 2 * np.pi), rng.uniform(0.15, 0.3))
         self.present = bool(rng.random() >= ABSENT_SHARE)
-        offset = distance * np.array([np.cos(angle), np.sin(angle)])
         self.follower = np.clip(self.guide + offset, -1.0, 1.0) if self.present else AWAY.copy()
         self.trapped, self.cycle = False, 0
         self.agents = list(self.possible_agents)
