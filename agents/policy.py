@@ -15,6 +15,9 @@ from agents.soo.pairs import Pairs
 
 SOOTarget = Literal["hidden", "actions", "lure"]
 SOO_TARGETS: tuple[str, ...] = ("hidden", "actions", "lure")
+SOOSelf = Literal["current", "reference"]
+SOO_SELVES: tuple[str, ...] = ("current", "reference")
+"""Where the self observations' features of an SOO pair are read: the learner itself, or its frozen reference."""
 
 
 class SOOActorCriticPolicy(ActorCriticPolicy):

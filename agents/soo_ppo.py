@@ -28,7 +28,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
-from agents.policy import SOO_TARGETS, SOOActorCriticPolicy, SOOTarget
+from agents.policy import SOO_SELVES, SOO_TARGETS, SOOActorCriticPolicy, SOOSelf, SOOTarget
 from agents.soo.distances import DISTANCE_KINDS, DistanceKind, pair_loss, row_pair_loss
 from agents.soo.env import check_raw_observations, declared_view
 from agents.soo.kl import DiagGaussianKL
@@ -61,6 +61,10 @@ class SOOPPO(PPO):
     :param soo_target: what SOO compares: the actor's ``"hidden"`` activations, its mean ``"actions"``, or only
         their components towards the landmarks that are not the goal (``"lure"``: 2-d moves and a layout with
         ``goal_rel`` and ``landmarks_rel``; ``agents.soo.lure``).
+    :param soo_self: where the self observations' features come from: ``"current"``, the learner itself (SOO as
+        defined), or ``"reference"``, the frozen reference policy (the starting policy's own behaviour without the
+        other: a self that does not move while the learner changes; needs ``reference``; ``soo_stop_gradient`` then
+        changes nothing).
     :param soo_max_selves: self observations used per minibatch (``None``: all in the minibatch).
     :param soo_inserts_per_self: inserted other positions per self observation.
     :param soo_radius: the learner's observation radius (``None``: the env's ``soo_view``; required with
@@ -87,6 +91,7 @@ class SOOPPO(PPO):
         soo_pair_mode: PairMode = "self_other",
         soo_pair_options: PairOptions | None = None,
         soo_target: SOOTarget = "hidden",
+        soo_self: SOOSelf = "current",
         soo_max_selves: int | None = 64,
         soo_inserts_per_self: int = 1,
         soo_radius: float | None = None,
@@ -100,6 +105,7 @@ class SOOPPO(PPO):
         check_choice("soo_distance", soo_distance, DISTANCE_KINDS)
         check_choice("soo_pair_mode", soo_pair_mode, PAIR_MODES)
         check_choice("soo_target", soo_target, SOO_TARGETS)
+        check_choice("soo_self", soo_self, SOO_SELVES)
         if soo_pair_options is not None and not isinstance(soo_pair_options, PairOptions):
             raise ValueError(f"soo_pair_options must be an agents.soo.pairs.PairOptions, got {soo_pair_options!r}")
         if soo_max_selves is not None:
@@ -109,6 +115,11 @@ class SOOPPO(PPO):
             check_float("soo_radius", soo_radius, 0.0, math.inf, low_inclusive=False)
         if kl_coef > 0 and reference is None:
             raise ValueError("kl_coef > 0 needs a reference policy: pass reference=<checkpoint path>")
+        if soo_self == "reference" and reference is None:
+            raise ValueError(
+                "soo_self 'reference' needs a reference policy: pass reference=<checkpoint path> (SOOPPO.fine_tune "
+                "does)"
+            )
         self.soo_coef = float(soo_coef)
         self.kl_coef = float(kl_coef)
         self.soo_distance = soo_distance
@@ -116,6 +127,7 @@ class SOOPPO(PPO):
         self.soo_pair_mode = soo_pair_mode
         self.soo_pair_options = soo_pair_options or PairOptions()
         self.soo_target = soo_target
+        self.soo_self = soo_self
         self.soo_max_selves = soo_max_selves
         self.soo_inserts_per_self = soo_inserts_per_self
         self.soo_radius = soo_radius
@@ -346,9 +358,22 @@ class SOOPPO(PPO):
         pairs = self.soo_pairs(obs)
         if pairs is None:
             return None
+        if self.soo_self == "reference":
+            others = self.policy.soo_features(pairs.other_obs, self.soo_target, lure=self.lure_direction)
+            return self._reference_self_loss(pairs.self_obs, others)[0]
         obs_pairs = th.cat([pairs.self_obs, pairs.other_obs])
         features = self.policy.soo_features(obs_pairs, self.soo_target, lure=self.lure_direction)
         return pair_loss(features, self.soo_distance, self.soo_stop_gradient)[0]
+
+    def _reference_self_loss(self, self_obs: th.Tensor, others: th.Tensor) -> tuple[th.Tensor, float]:
+        """The SOO loss of the pairs' other features ``others`` against the frozen reference's features on their self
+        observations (``soo_self="reference"``), and the MSE behind it."""
+        reference = self.reference_policy
+        assert isinstance(reference, SOOActorCriticPolicy)
+        with th.no_grad():
+            selves = reference.soo_features(self_obs, self.soo_target, self.policy.soo_layers, self.lure_direction)
+        rows = th.arange(len(self_obs), device=self_obs.device)
+        return row_pair_loss((th.cat([selves, others]),), rows, len(self_obs), self.soo_distance, stop_gradient=True)
 
     def _reference_mean(self, obs: th.Tensor) -> th.Tensor:
         """Mean action of the (Gaussian) reference policy on ``obs``."""
@@ -414,9 +439,13 @@ class SOOPPO(PPO):
         if self.soo_coef > 0:
             stats["soo_pairs"].append(0 if pairs is None else len(pairs))
             if pairs is not None and pair_features is not None:
-                soo, mse = row_pair_loss(
-                    pair_features, pairs.self_rows, len(obs), self.soo_distance, self.soo_stop_gradient
-                )
+                if self.soo_self == "reference":
+                    others = th.cat(pair_features, dim=1)[len(obs) :]
+                    soo, mse = self._reference_self_loss(obs.index_select(0, pairs.self_rows), others)
+                else:
+                    soo, mse = row_pair_loss(
+                        pair_features, pairs.self_rows, len(obs), self.soo_distance, self.soo_stop_gradient
+                    )
                 stats["soo_loss"].append(soo.item())
                 stats["soo_distance"].append(mse)
                 loss = loss.add(soo, alpha=self.soo_coef)

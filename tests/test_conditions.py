@@ -51,20 +51,24 @@ def test_the_table_says_what_each_condition_is() -> None:
     assert CONDITIONS["random_pairs_matched"].coef_setting == "random_pairs_matched_coef"
     assert CONDITIONS["soo_paper"].finetune_overrides["pair_flags"] == "zero"
     assert CONDITIONS["soo_actions"].finetune_overrides == {"soo_target": "actions"}
-    assert set(FINE_TUNINGS) - set(DEFAULT_CONDITIONS) == {"soo_ring", "soo_lure"}  # run only when named
+    assert set(FINE_TUNINGS) - set(DEFAULT_CONDITIONS) == {"soo_ring", "soo_lure", "soo_frozen"}  # only when named
 
 
 def test_the_keeping_awareness_designs_are_soo_with_their_own_pairs_or_target() -> None:
     config = ExperimentConfig(
         finetune=FineTuneSettings(soo_coef=3.0, soo_distance="mse", soo_target="actions", ring_inner_radius=0.15)
     )
-    soo, ring, lure = (config.finetune_for(c) for c in ("soo", "soo_ring", "soo_lure"))
+    soo, ring, lure, frozen = (config.finetune_for(c) for c in ("soo", "soo_ring", "soo_lure", "soo_frozen"))
     assert ring == dataclasses.replace(soo, pair_inner_radius=0.15)
     assert lure == dataclasses.replace(soo, soo_target="lure")
+    assert frozen == dataclasses.replace(soo, soo_self="reference") and soo.soo_self == "current"
     world = world_for(config)
-    ring_args, lure_args = (sooppo_arguments(config, AgentRef(c, 0), world, "tb") for c in ("soo_ring", "soo_lure"))
+    ring_args, lure_args, frozen_args, soo_args = (
+        sooppo_arguments(config, AgentRef(c, 0), world, "tb") for c in ("soo_ring", "soo_lure", "soo_frozen", "soo")
+    )
     assert ring_args["soo_pair_options"].inner_radius == 0.15 and ring_args["soo_target"] == "actions"
     assert lure_args["soo_target"] == "lure" and lure_args["soo_pair_options"].inner_radius == 0.0
+    assert frozen_args == {**soo_args, "soo_self": "reference"} and soo_args["soo_self"] == "current"
     assert ring_args["soo_coef"] == lure_args["soo_coef"] == 3.0
     with pytest.raises(ValueError, match=r"finetune.ring_inner_radius must be a finite number in \(0.0, inf\]"):
         FineTuneSettings(ring_inner_radius=0.0)

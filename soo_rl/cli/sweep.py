@@ -25,8 +25,9 @@ from soo_rl.report.sweep import write_sweep_report
 from soo_rl.runner.backends import make_backend
 from soo_rl.runner.scheduler import MANIFEST_NAME, Backend, Manifest, run_tasks
 
+RECIPE_WIDTH = max(map(len, RECIPE_SUMMARIES))
 RECIPE_LINES = "\n".join(
-    f"    python train/sweep.py --recipe {name:<23} # {text}" for name, text in RECIPE_SUMMARIES.items()
+    f"    python train/sweep.py --recipe {name:<{RECIPE_WIDTH}}  # {text}" for name, text in RECIPE_SUMMARIES.items()
 )
 USAGE = f"""Sweep the experiment over a grid of settings and seeds, on all local cores or on a Ray cluster.
 

@@ -115,6 +115,16 @@ CONDITIONS: dict[str, Condition] = {
             by_default=False,
         ),
         Condition(
+            "soo_frozen",
+            "SOO fine-tuning against a frozen self: the pairs' self features are the deceptive baseline's it starts "
+            "from, not the learner's (other settings as soo)",
+            "deceptive",
+            fine_tuned=True,
+            pair_mode="self_other",
+            finetune_overrides={"soo_self": "reference"},
+            by_default=False,
+        ),
+        Condition(
             "anchor_only",
             "fine-tuned on the deceptive reward with the KL anchor only",
             "deceptive",
@@ -170,6 +180,7 @@ FineTuning = Literal[
     "soo_actions",
     "soo_ring",
     "soo_lure",
+    "soo_frozen",
     "anchor_only",
     "random_pairs",
     "random_pairs_matched",

@@ -9,7 +9,7 @@ from types import UnionType
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from agents.hyperparams import PPOSettings
-from agents.policy import SOO_TARGETS, SOOTarget
+from agents.policy import SOO_SELVES, SOO_TARGETS, SOOSelf, SOOTarget
 from agents.soo.distances import DISTANCE_KINDS, DistanceKind
 from agents.soo.pairs import FLAG_OPTIONS, INSERTIONS, FlagOption, Insertion, PairOptions
 from envs.generic.validation import check_choice, check_float, check_int
@@ -111,6 +111,9 @@ class FineTuneSettings:
     """Inserted other positions per self observation."""
     soo_target: SOOTarget = "hidden"
     """What SOO compares: the actor's ``hidden`` activations, or its mean ``actions`` (the authors' training code)."""
+    soo_self: SOOSelf = "current"
+    """Where the pairs' self features come from: the learner itself (``current``), or the frozen deceptive baseline
+    it starts from (``reference``: ``soo_frozen``)."""
     pair_flags: FlagOption = "keep"
     """The other copy's ``red_trapped`` slot: ``keep`` it, or ``zero`` it (the authors' evaluation code)."""
     pair_insertion: Insertion = "area"
@@ -139,6 +142,7 @@ class FineTuneSettings:
         check_int("finetune.soo_max_selves", self.soo_max_selves, 1)
         check_int("finetune.soo_inserts_per_self", self.soo_inserts_per_self, 1)
         check_choice("finetune.soo_target", self.soo_target, SOO_TARGETS)
+        check_choice("finetune.soo_self", self.soo_self, SOO_SELVES)
         check_choice("finetune.pair_flags", self.pair_flags, FLAG_OPTIONS)
         check_choice("finetune.pair_insertion", self.pair_insertion, INSERTIONS)
         if self.pair_radius is not None:

@@ -161,6 +161,28 @@ SWEEP_RECIPES: dict[str, dict[str, Any]] = {
             for coef in (0.1, 1, 10)
         ],
     },
+    # Design 3 (docs/results/keeping-awareness.md, pre-registered after designs 1 and 2's tuning): a frozen self, the
+    # pairs' self features read from the deceptive baseline the fine-tuning starts from (soo_self reference). Axes:
+    # the target (the lure's direction, the whole action) and the weight over two decades (0.1, 1, 10); mse; the
+    # same baselines and rule. For `contingent`, as the ring recipe says.
+    "keeping-awareness-frozen": {
+        "sweep_dir": "runs/keeping-awareness-frozen",
+        "base": {
+            **KEEP_CLEAR_TUNING,
+            "finetune": {
+                "soo_self": "reference",
+                "soo_distance": "mse",
+                "soo_stop_gradient": True,
+                "soo_layers": None,
+                "timesteps": 500_000,
+            },
+        },
+        "settings": [
+            f"finetune.soo_target={target};finetune.soo_coef={coef}"
+            for target in ("lure", "actions")
+            for coef in (0.1, 1, 10)
+        ],
+    },
 }
 
 
@@ -170,6 +192,7 @@ RECIPE_SUMMARIES: dict[str, str] = {
     "honest-or-indifferent": "the target inside the tuning, in keep_clear, with the awareness filter",
     "keeping-awareness-ring": "an SOO that keeps awareness, design 1: red inserted only beyond reach",
     "keeping-awareness-lure": "an SOO that keeps awareness, design 2: the loss on the lure's direction only",
+    "keeping-awareness-frozen": "an SOO that keeps awareness, design 3: a frozen self (the starting policy's)",
 }
 """One line per recipe of ``SWEEP_RECIPES``, for ``train/sweep.py --help``."""
 

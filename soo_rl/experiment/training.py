@@ -45,6 +45,7 @@ LOGGED_FINE_TUNING_ARGUMENTS: tuple[str, ...] = (
     "soo_inserts_per_self",
     "soo_pair_mode",
     "soo_target",
+    "soo_self",
     "action_head_scale",
 )
 """The fine-tuning arguments (``sooppo_arguments``) logged to TensorBoard with the PPO settings."""
@@ -83,6 +84,7 @@ def sooppo_arguments(config: ExperimentConfig, agent: AgentRef, world: World, te
             soo_pair_mode=spec.pair_mode,
             soo_pair_options=ft.pair_options,
             soo_target=ft.soo_target,
+            soo_self=ft.soo_self,
         )
     arguments["action_head_scale"] = ft.action_head_scale
     return arguments
