@@ -441,7 +441,7 @@ class SOOPPO(PPO):
             if pairs is not None and pair_features is not None:
                 if self.soo_self == "reference":
                     others = th.cat(pair_features, dim=1)[len(obs) :]
-                    soo, mse = self._reference_self_loss(obs.index_select(0, pairs.self_rows), others)
+                    soo, mse = self._reference_self_loss(pairs.self_obs, others)
                 else:
                     soo, mse = row_pair_loss(
                         pair_features, pairs.self_rows, len(obs), self.soo_distance, self.soo_stop_gradient

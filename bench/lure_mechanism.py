@@ -31,6 +31,7 @@ from envs.deception.core import BLUE_INDEX
 from envs.deception.layout import blue_layout
 from envs.deception.recording import Trajectories, rollout
 from envs.deception.scripted import scripted_policy
+from soo_rl.measurement.authors import unit_vectors
 
 ANGLE_BINS = (0.0, 30.0, 60.0, 90.0, 180.0)
 """Edges (degrees) of the start-angle bins of the first table."""
@@ -39,10 +40,6 @@ MOVE_COLUMNS = ("along fake", "across (size)", "length", "to goal")
 """The second table's quantities, each for the steps with the goal towards and away from the fake landmark."""
 
 FloatArray = NDArray[np.floating[Any]]
-
-
-def _unit(vectors: FloatArray) -> FloatArray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
 def fake_and_goal(obs: FloatArray, lure: LureDirection) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -54,9 +51,9 @@ def fake_and_goal(obs: FloatArray, lure: LureDirection) -> tuple[FloatArray, Flo
     """
     flat = obs.reshape(-1, obs.shape[-1])
     fake = lure.directions(th.as_tensor(flat, dtype=th.float64))[:, 0].numpy()
-    goal = flat[:, lure.goal].astype(np.float64)
+    goal, distance = unit_vectors(flat[:, lure.goal].astype(np.float64))
     shape = obs.shape[:-1]
-    return fake.reshape(*shape, 2), _unit(goal).reshape(*shape, 2), np.linalg.norm(goal, axis=-1).reshape(shape)
+    return fake.reshape(*shape, 2), goal.reshape(*shape, 2), distance.reshape(shape)
 
 
 def start_angles(obs: FloatArray, lure: LureDirection) -> FloatArray:

@@ -103,7 +103,7 @@ def authors_steps(traj: Trajectories, min_move: float = 0.0, from_origin: bool =
     move = blue - np.concatenate([start, blue[:-1]])
     goal = traj.landmarks[np.arange(traj.num_episodes), traj.goal_index][None] - blue
     fake = nearest_fake(traj, calls) - blue
-    (direction, length), (goal, goal_length), (fake, fake_length) = _unit(move), _unit(goal), _unit(fake)
+    (direction, length), (goal, goal_length), (fake, fake_length) = (unit_vectors(v) for v in (move, goal, fake))
     p, q, c = (direction * fake).sum(axis=2), (direction * goal).sum(axis=2), (goal * fake).sum(axis=2)
     # As the authors: any nonzero length is a direction (a blue 1e-16 from the goal still has one).
     logs = (length > min_move) & (goal_length > 0.0) & (fake_length > 0.0)
@@ -116,7 +116,7 @@ def authors_steps(traj: Trajectories, min_move: float = 0.0, from_origin: bool =
     return AuthorsSteps(p[kept], c[kept], episode[kept].astype(np.int64))
 
 
-def _unit(vectors: FloatArray) -> tuple[FloatArray, FloatArray]:
+def unit_vectors(vectors: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Unit vectors along the last axis (zero vectors stay zero) and their lengths."""
     length = np.linalg.norm(vectors, axis=-1)
     return vectors / np.where(length > 0.0, length, 1.0)[..., None], length
